@@ -1,0 +1,3 @@
+from vidsr.cli.app import main
+
+main()

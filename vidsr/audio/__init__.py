@@ -1,0 +1,24 @@
+"""The paper's audio input: 4 s windows of 16 kHz speech as 257x257 log spectrograms."""
+
+from vidsr.audio.spectrogram import (
+    HOP,
+    N_BINS,
+    N_FFT,
+    N_FRAMES,
+    WINDOW_SAMPLES,
+    WINDOW_SECONDS,
+    log_spectrogram,
+)
+from vidsr.audio.windows import AudioWindows, window_at
+
+__all__ = [
+    "HOP",
+    "N_BINS",
+    "N_FFT",
+    "N_FRAMES",
+    "WINDOW_SAMPLES",
+    "WINDOW_SECONDS",
+    "AudioWindows",
+    "log_spectrogram",
+    "window_at",
+]

@@ -1,0 +1,65 @@
+"""The `vidsr` command: a thin Typer wrapper over the Python API.
+
+Each command lives in its own module under ``vidsr.cli``; this file only assembles them and
+turns user-facing errors into one line on stderr and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import errno
+import sys
+
+import typer
+
+from vidsr import __version__
+from vidsr.cli import detect, doctor, train
+from vidsr.errors import VidsrError
+
+app = typer.Typer(
+    name="vidsr",
+    help="Recover tiny faces (8-16 px) in video by fusing the picture with the voice.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"vidsr {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """vidsr: audio-assisted face super-resolution for tiny faces in video."""
+
+
+app.command("doctor")(doctor.doctor)
+app.command("detect")(detect.detect)
+app.command("train")(train.train)
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print one line on stderr and exit with `code`."""
+    print(f"vidsr: error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def main() -> None:
+    try:
+        app()
+    except VidsrError as e:
+        fail(str(e), e.exit_code)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    except OSError as e:
+        if e.errno == errno.ENOSPC:
+            fail("no space left on the device (nothing half-written was kept)")
+        fail(f"{e.strerror or e}: {e.filename}" if getattr(e, "filename", None) else str(e))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""`vidsr train --stage STAGE`: one stage of the paper's training (or all of them in order)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def train(
+    stage: str = typer.Option(..., "--stage", help="generator | highres | lowres | audio | fusion | all"),
+    data: Optional[Path] = typer.Option(None, "--data", help="A prepared set (vidsr prepare) or, for generator/highres, a folder of face photos."),
+    runs: Path = typer.Option(Path("runs"), "--runs", help="Root folder of the runs: one subfolder per stage."),
+    preset: str = typer.Option("cpu", "--preset", help="Network sizes: cpu, paper or tiny (vidsr/models/presets.json)."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Iterations (default: the preset's)."),
+    batch: Optional[int] = typer.Option(None, "--batch", help="Batch size per process (default: the preset's)."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default: the preset's)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from the stage's last checkpoint."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1 ..."),
+    precision: str = typer.Option("fp32", "--precision", help="fp32, bf16 or fp16 (autocast)."),
+    seed: int = typer.Option(0, "--seed"),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch."),
+    sample_every: int = typer.Option(500, "--sample-every"),
+    checkpoint_every: int = typer.Option(250, "--checkpoint-every"),
+) -> None:
+    """Train one stage of the model; each stage reads the frozen outputs of the stages before it."""
+    import torch
+
+    from vidsr.train.api import train as run
+
+    if threads:
+        torch.set_num_threads(threads)
+    overrides = {k: v for k, v in (("batch", batch), ("lr", lr)) if v is not None}
+    written = run(stage, data, runs, preset=preset, steps=steps, resume=resume, device=device, precision=precision,
+                  seed=seed, overrides=overrides, sample_every=sample_every, checkpoint_every=checkpoint_every)
+    for path in written:
+        typer.echo(f"wrote {path}")

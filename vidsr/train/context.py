@@ -1,0 +1,83 @@
+"""What every training stage needs to know about where and how it runs:
+device, precision, the distributed process group, the preset and the run folders."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from vidsr.errors import VidsrError
+from vidsr.models.presets import Preset
+
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise VidsrError(f"device '{name}' asked for, but no CUDA GPU is available")
+    return torch.device(name)
+
+
+@dataclass
+class TrainContext:
+    preset: Preset
+    data: Path | None
+    runs: Path                      # root folder: one subfolder per stage
+    device: torch.device
+    precision: str = "fp32"
+    seed: int = 0
+    options: dict = field(default_factory=dict)   # the stage's training options (preset's, then overrides)
+    rank: int = 0
+    world_size: int = 1
+
+    @classmethod
+    def create(cls, preset: Preset, data, runs, device="auto", precision="fp32", seed=0, options=None) -> "TrainContext":
+        if precision not in PRECISIONS:
+            raise VidsrError(f"unknown precision '{precision}' (choose fp32, bf16 or fp16)")
+        rank, world = 0, 1
+        dev = pick_device(device)
+        if "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1:
+            backend = "nccl" if dev.type == "cuda" else "gloo"
+            if not dist.is_initialized():
+                dist.init_process_group(backend)
+            rank, world = dist.get_rank(), dist.get_world_size()
+            if dev.type == "cuda":
+                dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+                torch.cuda.set_device(dev)
+        torch.manual_seed(seed + rank)
+        return cls(preset, Path(data) if data else None, Path(runs), dev, precision, seed, dict(options or {}), rank, world)
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def stage_dir(self, stage: str) -> Path:
+        return self.runs / stage
+
+    def autocast(self):
+        dtype = PRECISIONS[self.precision]
+        if dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    def wrap(self, module: nn.Module) -> nn.Module:
+        """DistributedDataParallel when several processes train together, else the module."""
+        if self.world_size > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            return nn.parallel.DistributedDataParallel(module, device_ids=ids, broadcast_buffers=False)
+        return module
+
+    def all_mean(self, value: torch.Tensor) -> torch.Tensor:
+        if self.world_size > 1:
+            value = value.detach().clone()
+            dist.all_reduce(value)
+            value /= self.world_size
+        return value

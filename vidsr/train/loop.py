@@ -1,0 +1,94 @@
+"""The loop every stage shares: run folder, options.json, stats.jsonl, sample grids,
+checkpoints that survive a kill, and a rich progress bar (after NVlabs/stylegan2-ada-pytorch).
+
+A stage is an object with
+- ``name``; ``networks()``: every network to checkpoint (name -> module);
+- ``optimizers()``: name -> optimiser;
+- ``train_step(step) -> dict[str, float]``: one iteration, returning its losses;
+- ``samples() -> (images [B,3,H,W], nrow)``: a grid to look at;
+- ``outputs()``: the networks later stages read from ``weights.safetensors``;
+- ``batch_size``: images per step (for img/s).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import torch
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from vidsr.errors import VidsrError
+from vidsr.imaging import grid, save_png
+from vidsr.models.io import save_networks
+from vidsr.train.checkpoint import Checkpointer
+from vidsr.train.context import TrainContext
+
+WEIGHTS = "weights.safetensors"
+
+
+def _write_options(run_dir: Path, ctx: TrainContext, stage, steps: int, resume: bool) -> None:
+    opts = {
+        "stage": stage.name, "preset": ctx.preset.to_dict(), "data": str(ctx.data) if ctx.data else None,
+        "steps": steps, "device": str(ctx.device), "precision": ctx.precision, "seed": ctx.seed,
+        "world_size": ctx.world_size, "options": ctx.options, **getattr(stage, "recorded_options", {}),
+    }
+    name = "options.json" if not resume else f"options-resume-{int(time.time())}.json"
+    (run_dir / name).write_text(json.dumps(opts, indent=2, default=str))
+
+
+def run_stage(stage, ctx: TrainContext, steps: int, resume: bool = False, log_every: int = 25,
+              sample_every: int = 500, checkpoint_every: int = 250, show_progress: bool = True) -> Path:
+    """Train `stage` for `steps` iterations in ``ctx.runs/stage.name``; returns its weights file."""
+    run_dir = ctx.stage_dir(stage.name)
+    ckpt = Checkpointer(run_dir / "checkpoints", ctx.preset)
+    start = 0
+    if resume and ckpt.latest_step() is not None:
+        start, extra = ckpt.load(stage.networks(), stage.optimizers())
+        if hasattr(stage, "load_extra_state"):
+            stage.load_extra_state(extra)
+    elif not resume and ckpt.latest_step() is not None:
+        raise VidsrError(f"{run_dir} already holds a run of stage '{stage.name}': add --resume to go on, or pick another --runs folder")
+    if start >= steps:
+        if ctx.is_main and not (run_dir / WEIGHTS).exists():
+            save_networks(run_dir / WEIGHTS, stage.outputs(), ctx.preset, {"stage": stage.name, "step": start})
+        return run_dir / WEIGHTS
+    if ctx.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        _write_options(run_dir, ctx, stage, steps, resume)
+    stats_file = run_dir / "stats.jsonl"
+
+    sums: dict[str, float] = {}
+    count, t_log = 0, time.perf_counter()
+    progress = Progress(
+        TextColumn(f"[bold]{stage.name}[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[losses]}"),
+        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), disable=not (show_progress and ctx.is_main),
+    )
+    with progress:
+        task = progress.add_task(stage.name, total=steps, completed=start, losses="")
+        for step in range(start, steps):
+            losses = stage.train_step(step)
+            for k, v in losses.items():
+                sums[k] = sums.get(k, 0.0) + float(v)
+            count += 1
+            done = step + 1
+            if done % log_every == 0 or done == steps:
+                elapsed = time.perf_counter() - t_log
+                means = {k: v / count for k, v in sums.items()}
+                if ctx.is_main:
+                    record = {"step": done, "time": time.time(), "img_per_s": count * stage.batch_size * ctx.world_size / elapsed, **means}
+                    with stats_file.open("a") as f:
+                        f.write(json.dumps(record) + "\n")
+                progress.update(task, losses=" ".join(f"{k} {v:.3f}" for k, v in means.items()))
+                sums, count, t_log = {}, 0, time.perf_counter()
+            if ctx.is_main and (done % sample_every == 0 or done == steps):
+                images, nrow = stage.samples()
+                save_png(run_dir / "samples" / f"step-{done:07d}.png", grid(images, nrow))
+            if ctx.is_main and (done % checkpoint_every == 0 or done == steps):
+                extra = stage.extra_state() if hasattr(stage, "extra_state") else None
+                ckpt.save(done, stage.networks(), stage.optimizers(), extra)
+            progress.update(task, completed=done)
+    if ctx.is_main:
+        save_networks(run_dir / WEIGHTS, stage.outputs(), ctx.preset, {"stage": stage.name, "step": steps})
+    return run_dir / WEIGHTS

@@ -1,0 +1,128 @@
+"""Stage 1 (paper section 3.1): train G and its discriminator D from scratch.
+
+StyleGAN2's recipe, kept small: non-saturating logistic loss, lazy R1 regularisation on
+real images every ``r1_every`` steps, style mixing between two z, an exponential moving
+average G_ema of G's weights (the G that every later stage uses), horizontal flips.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn.functional as F
+
+from vidsr.data.images import load_face_images
+from vidsr.models.discriminator import Discriminator
+from vidsr.models.generator import Generator
+from vidsr.train.context import TrainContext
+
+R1_EVERY = 16
+N_SAMPLES = 32
+
+
+class GeneratorStage:
+    name = "generator"
+
+    def __init__(self, ctx: TrainContext):
+        self.ctx = ctx
+        o = ctx.options
+        p = ctx.preset
+        self.batch_size = int(o["batch"])
+        self.mixing = float(o.get("mixing", 0.9))
+        self.r1_gamma = float(o.get("r1_gamma", 0.2))
+        self.ema_beta = 0.5 ** (self.batch_size * ctx.world_size / (float(o.get("ema_kimg", 10.0)) * 1000))
+        self.images = load_face_images(ctx.data, p.resolution, limit=o.get("limit"))
+        dev = ctx.device
+        self.G = Generator(p).to(dev)
+        self.D = Discriminator(p).to(dev)
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        self.G_ddp, self.D_ddp = ctx.wrap(self.G), ctx.wrap(self.D)
+        lr = float(o["lr"])
+        c = R1_EVERY / (R1_EVERY + 1)  # lazy regularisation: adjust D's optimiser (StyleGAN2, appendix B)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=lr, betas=(0.0, 0.99))
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=lr * c, betas=(0.0, 0.99**c))
+        self.batch_gen = torch.Generator().manual_seed(ctx.seed * 1000 + ctx.rank)
+        self.sample_z = torch.randn(N_SAMPLES, p.z_dim, generator=torch.Generator().manual_seed(1234)).to(dev)
+        self.recorded_options = {"train_images": len(self.images)}
+
+    # -- helpers -----------------------------------------------------------------
+    def _real_batch(self) -> torch.Tensor:
+        idx = torch.randint(len(self.images), (self.batch_size,), generator=self.batch_gen)
+        x = self.images[idx].float().div_(127.5).sub_(1)
+        flip = torch.rand(self.batch_size, generator=self.batch_gen) < 0.5
+        x[flip] = x[flip].flip(-1)
+        return x.to(self.ctx.device)
+
+    def _latents(self) -> torch.Tensor:
+        """Per-layer z for a batch, with style mixing: two z switched at a random layer."""
+        p, b, dev = self.ctx.preset, self.batch_size, self.ctx.device
+        z1 = torch.randn(b, 1, p.z_dim, device=dev)
+        z = z1.expand(-1, p.num_ws, -1).clone()
+        if torch.rand(()) < self.mixing:
+            cut = int(torch.randint(1, p.num_ws, ()))
+            z[:, cut:] = torch.randn(b, 1, p.z_dim, device=dev)
+        return z
+
+    # -- the stage interface ------------------------------------------------------
+    def networks(self):
+        return {"G": self.G, "G_ema": self.G_ema, "D": self.D}
+
+    def optimizers(self):
+        return {"G": self.opt_g, "D": self.opt_d}
+
+    def extra_state(self):
+        return {"batch_gen": self.batch_gen.get_state()}
+
+    def load_extra_state(self, extra):
+        if "batch_gen" in extra:
+            self.batch_gen.set_state(extra["batch_gen"])
+
+    def train_step(self, step: int) -> dict[str, float]:
+        ctx = self.ctx
+        # D: real vs fake, non-saturating logistic loss.
+        real = self._real_batch()
+        with torch.no_grad(), ctx.autocast():
+            fake = self.G_ddp(self._latents(), noise_mode="random")
+        with ctx.autocast():
+            d_loss = F.softplus(self.D_ddp(fake.float())).mean() + F.softplus(-self.D_ddp(real)).mean()
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt_d.step()
+        losses = {"loss_D": d_loss.item()}
+
+        if step % R1_EVERY == 0:  # lazy R1 on real images
+            real_r1 = real.detach().requires_grad_(True)
+            (grad,) = torch.autograd.grad(self.D_ddp(real_r1).sum(), real_r1, create_graph=True)
+            r1 = grad.pow(2).sum(dim=(1, 2, 3)).mean()
+            self.opt_d.zero_grad(set_to_none=True)
+            (self.r1_gamma / 2 * r1 * R1_EVERY).backward()
+            self.opt_d.step()
+            losses["r1"] = r1.item()
+
+        # G: fool D.
+        with ctx.autocast():
+            fake = self.G_ddp(self._latents(), noise_mode="random")
+            g_loss = F.softplus(-self.D_ddp(fake.float())).mean()
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_g.step()
+        losses["loss_G"] = g_loss.item()
+
+        with torch.no_grad():
+            for pe, p in zip(self.G_ema.parameters(), self.G.parameters()):
+                pe.lerp_(p, 1 - self.ema_beta)
+        return losses
+
+    @torch.no_grad()
+    def _update_w_avg(self) -> None:
+        z = torch.randn(4096, self.ctx.preset.z_dim, generator=torch.Generator().manual_seed(0)).to(self.ctx.device)
+        self.G_ema.w_avg.copy_(self.G_ema.mapping(z).mean(0))
+
+    @torch.no_grad()
+    def samples(self):
+        return self.G_ema(self.sample_z, noise_mode="none"), 8
+
+    def outputs(self):
+        self._update_w_avg()
+        return {"G": self.G_ema, "D": self.D}
