@@ -1,0 +1,101 @@
+"""What the encoder stages (highres, lowres, audio, fusion) share: frozen networks read from
+earlier stages, a streamed batch iterator over a prepared set, fixed sample batches, and
+the paper's loss terms."""
+
+from __future__ import annotations
+
+from itertools import islice
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vidsr.errors import VidsrError
+from vidsr.imaging import downsample
+from vidsr.models.discriminator import Discriminator
+from vidsr.models.encoders import AudioEncoder, HighResEncoder, LowResEncoder
+from vidsr.models.fusion import Fusion
+from vidsr.models.generator import Generator
+from vidsr.models.io import load_networks, networks_in
+from vidsr.train.context import TrainContext
+from vidsr.train.loop import WEIGHTS
+
+N_SAMPLES = 8
+
+BUILDERS = {
+    "G": Generator, "D": Discriminator, "E_h": HighResEncoder, "E_l": LowResEncoder, "E_a": AudioEncoder,
+    "F": lambda p: Fusion(p, layers=1), "F_3": lambda p: Fusion(p, layers=3),
+}
+
+
+def build(name: str, ctx: TrainContext) -> nn.Module:
+    return BUILDERS[name](ctx.preset).to(ctx.device)
+
+
+def frozen(ctx: TrainContext, stage: str, names: tuple[str, ...]) -> dict[str, nn.Module]:
+    """The networks `names` as written by `stage` (its weights.safetensors), frozen, in eval mode."""
+    path = ctx.stage_dir(stage) / WEIGHTS
+    if not path.exists():
+        raise VidsrError(f"stage '{stage}' has not finished: {path} is missing (train it first)")
+    nets = {n: build(n, ctx) for n in names}
+    load_networks(path, nets)
+    return {n: m.eval().requires_grad_(False) for n, m in nets.items()}
+
+
+def trained_in(ctx: TrainContext, stage: str) -> list[str]:
+    return networks_in(ctx.stage_dir(stage) / WEIGHTS)
+
+
+class Batches:
+    """Endless batches from a prepared set (vidsr.data.shards), collated on the device.
+
+    `seed` changes the stream so that a resumed run does not replay the batches it saw.
+    """
+
+    def __init__(self, ctx: TrainContext, splits, batch: int, with_audio: bool, augment_audio: bool = False,
+                 seed: int = 0, workers: int = 1):
+        from vidsr.data.shards import ShardDataset
+
+        if ctx.data is None or not (Path(ctx.data) / "meta.json").exists():
+            raise VidsrError("this stage needs a prepared set: --data SET (made by vidsr prepare)")
+        self.ctx = ctx
+        self.dataset = ShardDataset(ctx.data, splits, shuffle=True, seed=seed, with_audio=with_audio,
+                                    augment_audio=augment_audio, hr_size=ctx.preset.resolution)
+        self.loader = torch.utils.data.DataLoader(self.dataset, batch_size=batch, num_workers=workers,
+                                                  persistent_workers=workers > 0)
+        self._it = iter(self.loader)
+
+    def __next__(self) -> dict[str, torch.Tensor]:
+        return {k: v.to(self.ctx.device) if torch.is_tensor(v) else v for k, v in next(self._it).items()}
+
+    def __iter__(self):
+        return self
+
+
+def fixed_samples(ctx: TrainContext, splits, with_audio: bool, n: int = N_SAMPLES) -> dict[str, torch.Tensor]:
+    """The first `n` samples of `splits` (no shuffling, no augmentation): the rows of every sample grid."""
+    from vidsr.data.shards import ShardDataset
+
+    ds = ShardDataset(ctx.data, splits, shuffle=False, with_audio=with_audio, hr_size=ctx.preset.resolution, epochs=1)
+    items = list(islice(iter(ds), n))
+    return {k: torch.stack([torch.as_tensor(it[k]) for it in items]).to(ctx.device) for k in items[0]}
+
+
+def flip_average(E_h: nn.Module, x_h: torch.Tensor) -> torch.Tensor:
+    """z-bar = (E_h(x) + E_h(flip x)) / 2, the pose-free target of eq. (3)."""
+    return 0.5 * (E_h(x_h) + E_h(x_h.flip(-1)))
+
+
+def sr_consistency(G: nn.Module, z: torch.Tensor, x_l: torch.Tensor) -> torch.Tensor:
+    """|D o G(z) - x_l|^2: the generated face, bicubic-downsampled, must match the low-res input."""
+    return F.mse_loss(downsample(G(z), x_l.shape[-1]), x_l)
+
+
+def adam(params, lr: float) -> torch.optim.Adam:
+    """The paper's optimiser for every encoder: Adam with a fixed learning rate."""
+    return torch.optim.Adam(params, lr=lr)
+
+
+def lowres_of(ctx: TrainContext, x_h: torch.Tensor) -> torch.Tensor:
+    return downsample(x_h, ctx.preset.lowres)

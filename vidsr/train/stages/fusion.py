@@ -1,0 +1,90 @@
+"""Stage 4 (paper section 3.4, eq. 4): the residual fusion F, with E_a fine-tuned, on D2.
+
+    min_{E_a, F}  sum_{D2} |z^l + F(z^l, E_a(a)) - z|_1 + |D o G(z^l + F(z^l, E_a(a))) - x^l|_2^2
+
+with z^l = E_l(x^l) (frozen) and z = E_h(x^h). Variants for the ablations of Table 1:
+``layers`` 1 (F) or 3 (F_3), and ``finetune_audio`` false for "F + fixed E_a". Each variant
+trains in its own run folder (fusion, fusion-f3, fusion-fixed) and writes F or F_3 with the
+E_a it used.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from vidsr.audio.spectrogram import log_spectrogram
+from vidsr.imaging import upsample_nearest
+from vidsr.train.context import TrainContext
+from vidsr.train.stages.common import Batches, adam, build, fixed_samples, frozen, lowres_of, sr_consistency
+
+
+def variant_name(layers: int, finetune_audio: bool) -> str:
+    return "fusion" + ("-f3" if layers == 3 else "") + ("" if finetune_audio else "-fixed")
+
+
+class FusionStage:
+    def __init__(self, ctx: TrainContext):
+        self.ctx = ctx
+        o = ctx.options
+        self.batch_size = int(o["batch"])
+        self.layers = int(o.get("layers", 1))
+        self.finetune_audio = bool(o.get("finetune_audio", True))
+        self.name = variant_name(self.layers, self.finetune_audio)
+        self.fusion_key = "F" if self.layers == 1 else "F_3"
+        self.G = frozen(ctx, "generator", ("G",))["G"]
+        self.E_h = frozen(ctx, "highres", ("E_h",))["E_h"]
+        self.E_l = frozen(ctx, "lowres", ("E_l",))["E_l"]
+        self.E_a = frozen(ctx, "audio", ("E_a",))["E_a"]
+        self.F = build(self.fusion_key, ctx)
+        params = list(self.F.parameters())
+        if self.finetune_audio:
+            self.E_a.train().requires_grad_(True)
+            params += list(self.E_a.parameters())
+        self.F_ddp = ctx.wrap(self.F)
+        self.E_a_ddp = ctx.wrap(self.E_a) if self.finetune_audio else self.E_a
+        self.opt = adam(params, float(o["lr"]))
+        self.augment = bool(o.get("augment", True))
+        self.fixed = fixed_samples(ctx, "d2", with_audio=True)
+        self.data = None
+        self.recorded_options = {"fusion": self.fusion_key, "finetune_audio": self.finetune_audio, "augment_audio": self.augment}
+
+    def networks(self):
+        return {self.fusion_key: self.F, "E_a": self.E_a}
+
+    def optimizers(self):
+        return {"fusion": self.opt}
+
+    def train_step(self, step: int) -> dict[str, float]:
+        if self.data is None:
+            self.data = Batches(self.ctx, "d2", self.batch_size, with_audio=True, augment_audio=self.augment,
+                                seed=self.ctx.seed + step)
+        batch = next(self.data)
+        x_h = batch["hr"]
+        x_l = lowres_of(self.ctx, x_h)
+        with torch.no_grad():
+            z, z_l = self.E_h(x_h), self.E_l(x_l)
+        with self.ctx.autocast():
+            z_f = self.F_ddp(z_l, self.E_a_ddp(log_spectrogram(batch["audio"])))
+            l_code = F.l1_loss(z_f.float(), z)
+            l_sr = sr_consistency(self.G, z_f, x_l).float()
+            loss = l_code + l_sr
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        return {"loss": loss.item(), "l1_code": l_code.item(), "sr_mse": l_sr.item()}
+
+    @torch.no_grad()
+    def samples(self):
+        """Rows: high-res, 8x8 input (nearest), G(E_l) (no voice), G(z_f) (fused)."""
+        x_h = self.fixed["hr"]
+        x_l = lowres_of(self.ctx, x_h)
+        was = self.E_a.training
+        self.E_a.eval()
+        z_l = self.E_l(x_l)
+        z_f = self.F(z_l, self.E_a(log_spectrogram(self.fixed["audio"])))
+        self.E_a.train(was)
+        return torch.cat([x_h, upsample_nearest(x_l, x_h.shape[-1]), self.G(z_l), self.G(z_f)]), len(x_h)
+
+    def outputs(self):
+        return {self.fusion_key: self.F, "E_a": self.E_a}

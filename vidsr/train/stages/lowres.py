@@ -1,0 +1,71 @@
+"""Stage 3a (paper section 3.3, eq. 2): E_l regresses E_h's codes from 8x8 faces, on D1.
+
+    min_{E_l}  sum_{D1} |E_l(x^l) - E_h(x^h)|_1 + lambda |D o G(E_l(x^l)) - x^l|_2^2,  lambda = 40
+
+x^l is x^h bicubic-downsampled to the low-res size; both terms are means over elements.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from vidsr.imaging import upsample_nearest
+from vidsr.train.context import TrainContext
+from vidsr.train.stages.common import Batches, adam, build, fixed_samples, frozen, lowres_of, sr_consistency
+
+
+class LowResStage:
+    name = "lowres"
+
+    def __init__(self, ctx: TrainContext):
+        self.ctx = ctx
+        o = ctx.options
+        self.batch_size = int(o["batch"])
+        self.lam = float(o.get("lambda", 40.0))
+        self.G = frozen(ctx, "generator", ("G",))["G"]
+        self.E_h = frozen(ctx, "highres", ("E_h",))["E_h"]
+        self.E_l = build("E_l", ctx)
+        self.E_l_ddp = ctx.wrap(self.E_l)
+        self.opt = adam(self.E_l.parameters(), float(o["lr"]))
+        self.fixed = fixed_samples(ctx, "d1", with_audio=False)
+        self.data = None
+
+    def _batches(self, step: int) -> Batches:
+        if self.data is None:  # built lazily so a resumed run draws a fresh stream
+            self.data = Batches(self.ctx, "d1", self.batch_size, with_audio=False, seed=self.ctx.seed + step)
+        return self.data
+
+    def networks(self):
+        return {"E_l": self.E_l}
+
+    def optimizers(self):
+        return {"E_l": self.opt}
+
+    def train_step(self, step: int) -> dict[str, float]:
+        x_h = next(self._batches(step))["hr"]
+        x_l = lowres_of(self.ctx, x_h)
+        with torch.no_grad():
+            z_h = self.E_h(x_h)
+        with self.ctx.autocast():
+            z_l = self.E_l_ddp(x_l)
+            l_code = F.l1_loss(z_l.float(), z_h)
+            l_sr = sr_consistency(self.G, z_l, x_l).float()
+            loss = l_code + self.lam * l_sr
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        return {"loss": loss.item(), "l1_code": l_code.item(), "sr_mse": l_sr.item()}
+
+    @torch.no_grad()
+    def samples(self):
+        """Rows: high-res, 8x8 input (nearest), G(E_l(x^l)), G(E_h(x^h))."""
+        x_h = self.fixed["hr"]
+        x_l = lowres_of(self.ctx, x_h)
+        self.E_l.eval()
+        rows = [x_h, upsample_nearest(x_l, x_h.shape[-1]), self.G(self.E_l(x_l)), self.G(self.E_h(x_h))]
+        self.E_l.train()
+        return torch.cat(rows), len(x_h)
+
+    def outputs(self):
+        return {"E_l": self.E_l}
