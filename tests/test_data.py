@@ -46,7 +46,7 @@ def espeak() -> None:
 def median_f0(wave: np.ndarray) -> float:
     import librosa
 
-    f0, voiced, _ = librosa.pyin(wave, fmin=60, fmax=450, sr=16000, frame_length=1024)
+    f0, voiced, _ = librosa.pyin(wave, fmin=60, fmax=450, sr=16000, frame_length=1024, hop_length=512)
     return float(np.nanmedian(f0[voiced]))
 
 
@@ -242,3 +242,34 @@ def test_prepare_videos_on_grid(tmp_path):
     for item in items:
         assert item["hr"].shape == (3, 64, 64)
         assert item["audio"].shape == (64000,) and item["audio"].abs().max() > 0.01  # real sound
+
+
+# --------------------------------------------------------------------- CLI and example
+
+
+def test_prepare_command(tmp_path):
+    import typer
+    from typer.testing import CliRunner
+
+    from vidsr.cli.prepare import prepare
+    from vidsr.data.prepare import detect_kind
+
+    app = typer.Typer()
+    app.command()(prepare)
+    out = tmp_path / "small"
+    result = CliRunner().invoke(app, [str(require(UTKFACE)), "-o", str(out), "--hr-size", "32", "--limit", "4", "--voices-per-person", "2"])
+    assert result.exit_code == 0, result.output
+    assert open_set(out)["summary"]["samples"] == 8
+    assert detect_kind(UTKFACE) == "photos" and detect_kind(require(GRID)) == "videos"
+    result = CliRunner().invoke(app, [str(UTKFACE), "-o", str(out), "--kind", "nonsense"])
+    assert result.exit_code != 0 and isinstance(result.exception, VidsrError)
+
+
+def test_example_clip():
+    from vidsr.media import probe
+
+    clip = Path(__file__).resolve().parents[1] / "examples" / "astronaut.mp4"
+    info = probe(clip)
+    assert (info.width, info.height, info.fps) == (640, 360, 25)
+    assert 4.0 <= info.duration <= 6.1 and info.has_audio
+    assert clip.stat().st_size < 1_000_000

@@ -20,6 +20,7 @@ def prepare(
     seed: int = typer.Option(0, help="Seed of the voices and of --limit's subset."),
     every: float = typer.Option(1.0, help="Videos: seconds between the frames kept."),
     workers: int = typer.Option(1, help="Photos: processes speaking in parallel (worth it only with idle cores)."),
+    labels: Optional[Path] = typer.Option(None, help="Videos: CSV of identity,gender[,age] (VoxCeleb2's vox2_meta.csv works)."),
 ) -> None:
     """Prepare a training set: D1 / D2 / test shards of faces with their voices."""
     from vidsr.data.prepare import detect_kind, prepare_photos, prepare_videos
@@ -35,4 +36,4 @@ def prepare(
         prepare_photos(source, out, voices_per_person=voices_per_person, hr_size=hr_size, seed=seed, limit=limit, workers=workers)
     else:
         layout = "voxceleb2" if kind == "voxceleb2" else "folder"
-        prepare_videos(source, out, layout=layout, hr_size=hr_size, every=every, seed=seed, limit=limit)
+        prepare_videos(source, out, layout=layout, hr_size=hr_size, every=every, seed=seed, limit=limit, labels=labels)

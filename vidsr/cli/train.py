@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -16,6 +17,10 @@ def train(
     steps: Optional[int] = typer.Option(None, "--steps", help="Iterations (default: the preset's)."),
     batch: Optional[int] = typer.Option(None, "--batch", help="Batch size per process (default: the preset's)."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default: the preset's)."),
+    layers: int = typer.Option(1, "--layers", help="Fusion stage: 1 (the paper's F) or 3 (F_3)."),
+    fixed_audio: bool = typer.Option(False, "--fixed-audio", help="Fusion stage: keep E_a fixed (ablation f)."),
+    vgg16: Optional[Path] = typer.Option(None, "--vgg16", help="VGG16 weights (safetensors) for the perceptual loss of E_h; default: D features."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Use at most this many training images (generator, highres)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the stage's last checkpoint."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1 ..."),
     precision: str = typer.Option("fp32", "--precision", help="fp32, bf16 or fp16 (autocast)."),
@@ -31,8 +36,11 @@ def train(
 
     if threads:
         torch.set_num_threads(threads)
-    overrides = {k: v for k, v in (("batch", batch), ("lr", lr)) if v is not None}
+    overrides = {k: v for k, v in (("batch", batch), ("lr", lr), ("limit", limit), ("vgg16", vgg16)) if v is not None}
+    if layers != 1 or fixed_audio:
+        overrides.update(layers=layers, finetune_audio=not fixed_audio)
     written = run(stage, data, runs, preset=preset, steps=steps, resume=resume, device=device, precision=precision,
                   seed=seed, overrides=overrides, sample_every=sample_every, checkpoint_every=checkpoint_every)
-    for path in written:
-        typer.echo(f"wrote {path}")
+    if os.environ.get("RANK", "0") == "0":
+        for path in written:
+            typer.echo(f"wrote {path}")

@@ -68,12 +68,30 @@ class TrainContext:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=dtype)
 
-    def wrap(self, module: nn.Module) -> nn.Module:
-        """DistributedDataParallel when several processes train together, else the module."""
+    def replicate(self, *modules: nn.Module) -> None:
+        """Give every process rank 0's initial weights (a no-op in a single process)."""
         if self.world_size > 1:
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            return nn.parallel.DistributedDataParallel(module, device_ids=ids, broadcast_buffers=False)
-        return module
+            for m in modules:
+                for t in list(m.parameters()) + list(m.buffers()):
+                    dist.broadcast(t.data, src=0)
+
+    def optimize(self, opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+        """One optimiser step on `loss`; with several processes the gradients are averaged
+        across them first (data parallelism, as DistributedDataParallel does, but explicit,
+        which suits GAN steps that touch several networks)."""
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.world_size > 1:
+            grads = [p.grad for g in opt.param_groups for p in g["params"] if p.grad is not None]
+            if grads:
+                flat = torch.cat([g.flatten() for g in grads])
+                dist.all_reduce(flat)
+                flat /= self.world_size
+                offset = 0
+                for g in grads:
+                    g.copy_(flat[offset:offset + g.numel()].view_as(g))
+                    offset += g.numel()
+        opt.step()
 
     def all_mean(self, value: torch.Tensor) -> torch.Tensor:
         if self.world_size > 1:

@@ -28,7 +28,7 @@ class AudioStage:
         self.G = frozen(ctx, "generator", ("G",))["G"]
         self.E_h = frozen(ctx, "highres", ("E_h",))["E_h"]
         self.E_a = build("E_a", ctx)
-        self.E_a_ddp = ctx.wrap(self.E_a)
+        ctx.replicate(self.E_a)
         self.opt = adam(self.E_a.parameters(), float(o["lr"]))
         self.fixed = fixed_samples(ctx, "d1", with_audio=True)
         self.data = None
@@ -48,10 +48,8 @@ class AudioStage:
         with torch.no_grad():
             target = flip_average(self.E_h, batch["hr"])
         with self.ctx.autocast():
-            loss = F.l1_loss(self.E_a_ddp(log_spectrogram(batch["audio"])).float(), target)
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt.step()
+            loss = F.l1_loss(self.E_a(log_spectrogram(batch["audio"])).float(), target)
+        self.ctx.optimize(self.opt, loss)
         return {"l1_code": loss.item()}
 
     @torch.no_grad()

@@ -37,12 +37,11 @@ class FusionStage:
         self.E_l = frozen(ctx, "lowres", ("E_l",))["E_l"]
         self.E_a = frozen(ctx, "audio", ("E_a",))["E_a"]
         self.F = build(self.fusion_key, ctx)
+        ctx.replicate(self.F)
         params = list(self.F.parameters())
         if self.finetune_audio:
             self.E_a.train().requires_grad_(True)
             params += list(self.E_a.parameters())
-        self.F_ddp = ctx.wrap(self.F)
-        self.E_a_ddp = ctx.wrap(self.E_a) if self.finetune_audio else self.E_a
         self.opt = adam(params, float(o["lr"]))
         self.augment = bool(o.get("augment", True))
         self.fixed = fixed_samples(ctx, "d2", with_audio=True)
@@ -65,13 +64,11 @@ class FusionStage:
         with torch.no_grad():
             z, z_l = self.E_h(x_h), self.E_l(x_l)
         with self.ctx.autocast():
-            z_f = self.F_ddp(z_l, self.E_a_ddp(log_spectrogram(batch["audio"])))
+            z_f = self.F(z_l, self.E_a(log_spectrogram(batch["audio"])))
             l_code = F.l1_loss(z_f.float(), z)
             l_sr = sr_consistency(self.G, z_f, x_l).float()
             loss = l_code + l_sr
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt.step()
+        self.ctx.optimize(self.opt, loss)
         return {"loss": loss.item(), "l1_code": l_code.item(), "sr_mse": l_sr.item()}
 
     @torch.no_grad()

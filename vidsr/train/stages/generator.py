@@ -36,8 +36,8 @@ class GeneratorStage:
         dev = ctx.device
         self.G = Generator(p).to(dev)
         self.D = Discriminator(p).to(dev)
+        ctx.replicate(self.G, self.D)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
-        self.G_ddp, self.D_ddp = ctx.wrap(self.G), ctx.wrap(self.D)
         lr = float(o["lr"])
         c = R1_EVERY / (R1_EVERY + 1)  # lazy regularisation: adjust D's optimiser (StyleGAN2, appendix B)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=lr, betas=(0.0, 0.99))
@@ -83,30 +83,26 @@ class GeneratorStage:
         # D: real vs fake, non-saturating logistic loss.
         real = self._real_batch()
         with torch.no_grad(), ctx.autocast():
-            fake = self.G_ddp(self._latents(), noise_mode="random")
+            fake = self.G(self._latents(), noise_mode="random")
         with ctx.autocast():
-            d_loss = F.softplus(self.D_ddp(fake.float())).mean() + F.softplus(-self.D_ddp(real)).mean()
-        self.opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.opt_d.step()
+            d_loss = F.softplus(self.D(fake.float())).mean() + F.softplus(-self.D(real)).mean()
+        self.ctx.optimize(self.opt_d, d_loss)
         losses = {"loss_D": d_loss.item()}
 
         if step % R1_EVERY == 0:  # lazy R1 on real images
             real_r1 = real.detach().requires_grad_(True)
-            (grad,) = torch.autograd.grad(self.D_ddp(real_r1).sum(), real_r1, create_graph=True)
+            (grad,) = torch.autograd.grad(self.D(real_r1).sum(), real_r1, create_graph=True)
             r1 = grad.pow(2).sum(dim=(1, 2, 3)).mean()
-            self.opt_d.zero_grad(set_to_none=True)
-            (self.r1_gamma / 2 * r1 * R1_EVERY).backward()
-            self.opt_d.step()
+            self.ctx.optimize(self.opt_d, self.r1_gamma / 2 * r1 * R1_EVERY)
             losses["r1"] = r1.item()
 
-        # G: fool D.
+        # G: fool D (D's weights frozen for this step).
+        self.D.requires_grad_(False)
         with ctx.autocast():
-            fake = self.G_ddp(self._latents(), noise_mode="random")
-            g_loss = F.softplus(-self.D_ddp(fake.float())).mean()
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.opt_g.step()
+            fake = self.G(self._latents(), noise_mode="random")
+            g_loss = F.softplus(-self.D(fake.float())).mean()
+        self.ctx.optimize(self.opt_g, g_loss)
+        self.D.requires_grad_(True)
         losses["loss_G"] = g_loss.item()
 
         with torch.no_grad():

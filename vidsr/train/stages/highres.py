@@ -27,7 +27,7 @@ class HighResStage:
         self.G, D = nets["G"], nets["D"]
         self.loss_feat = build_perceptual(D, o.get("vgg16")).to(ctx.device)
         self.E_h = build("E_h", ctx)
-        self.E_h_ddp = ctx.wrap(self.E_h)
+        ctx.replicate(self.E_h)
         self.opt = adam(self.E_h.parameters(), float(o["lr"]))
         self.images = load_face_images(ctx.data, ctx.preset.resolution, limit=o.get("limit"))
         self.batch_gen = torch.Generator().manual_seed(ctx.seed * 1000 + ctx.rank + 1)
@@ -57,10 +57,8 @@ class HighResStage:
     def train_step(self, step: int) -> dict[str, float]:
         x_h = self._batch()
         with self.ctx.autocast():
-            loss = self.loss_feat(self.G(self.E_h_ddp(x_h)).float(), x_h)
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt.step()
+            loss = self.loss_feat(self.G(self.E_h(x_h)).float(), x_h)
+        self.ctx.optimize(self.opt, loss)
         return {"loss_feat": loss.item()}
 
     @torch.no_grad()

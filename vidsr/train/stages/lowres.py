@@ -26,7 +26,7 @@ class LowResStage:
         self.G = frozen(ctx, "generator", ("G",))["G"]
         self.E_h = frozen(ctx, "highres", ("E_h",))["E_h"]
         self.E_l = build("E_l", ctx)
-        self.E_l_ddp = ctx.wrap(self.E_l)
+        ctx.replicate(self.E_l)
         self.opt = adam(self.E_l.parameters(), float(o["lr"]))
         self.fixed = fixed_samples(ctx, "d1", with_audio=False)
         self.data = None
@@ -48,13 +48,11 @@ class LowResStage:
         with torch.no_grad():
             z_h = self.E_h(x_h)
         with self.ctx.autocast():
-            z_l = self.E_l_ddp(x_l)
+            z_l = self.E_l(x_l)
             l_code = F.l1_loss(z_l.float(), z_h)
             l_sr = sr_consistency(self.G, z_l, x_l).float()
             loss = l_code + self.lam * l_sr
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt.step()
+        self.ctx.optimize(self.opt, loss)
         return {"loss": loss.item(), "l1_code": l_code.item(), "sr_mse": l_sr.item()}
 
     @torch.no_grad()

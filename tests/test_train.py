@@ -1,0 +1,140 @@
+"""The five training stages on the tiny preset: shapes, falling losses, checkpoints, resume."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from vidsr.errors import WeightsError
+from vidsr.models.discriminator import Discriminator
+from vidsr.models.encoders import AudioEncoder, HighResEncoder, LowResEncoder
+from vidsr.models.fusion import Fusion
+from vidsr.models.generator import Generator
+from vidsr.models.io import load_networks, save_networks
+from vidsr.models.presets import get_preset
+from vidsr.train.api import train
+from vidsr.train.checkpoint import Checkpointer
+
+
+def stats(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("name", ["tiny", "cpu"])
+def test_network_shapes(name):
+    p = get_preset(name)
+    k, d = p.latent_shape
+    assert k == 2 * int(torch.log2(torch.tensor(p.resolution))) - 2
+    with torch.no_grad():
+        z = HighResEncoder(p)(torch.randn(2, 3, p.resolution, p.resolution))
+        assert z.shape == (2, k, d)
+        assert LowResEncoder(p)(torch.randn(2, 3, p.lowres, p.lowres)).shape == (2, k, d)
+        z_a = AudioEncoder(p)(torch.randn(2, 1, 257, 257))
+        assert z_a.shape == (2, k, d)
+        for layers in (1, 3):
+            f = Fusion(p, layers)
+            assert torch.equal(f(z, z_a), z)  # the residual starts at zero: z_f = z_l
+        img = Generator(p)(z)
+        assert img.shape == (2, 3, p.resolution, p.resolution)
+        assert Generator(p)(torch.randn(2, d)).shape == img.shape  # one z broadcast to all k layers
+        assert Discriminator(p)(img).shape == (2, 1)
+
+
+def test_paper_generator_has_twelve_codes_of_512():
+    p = get_preset("paper")
+    assert (p.num_ws, p.z_dim, p.resolution, p.lowres) == (12, 512, 128, 8)
+    assert Generator(p).num_ws == 12
+
+
+def test_all_stages_run_and_losses_fall(tiny_set, tmp_path):
+    runs = tmp_path / "runs"
+    common = dict(preset="tiny", show_progress=False, log_every=5, sample_every=1000, checkpoint_every=1000)
+    train("generator", tiny_set, runs, steps=10, **common)
+    steps = {"highres": 60, "lowres": 60, "audio": 40, "fusion": 40}
+    for stage, n in steps.items():
+        (weights,) = train(stage, tiny_set, runs, steps=n, **common)
+        assert weights.exists()
+        rows = stats(runs / stage)
+        key = {"highres": "loss_feat", "audio": "l1_code"}.get(stage, "loss")
+        first, last = rows[0][key], rows[-1][key]
+        assert last < first, f"{stage}: {key} went from {first} to {last}"
+        assert (runs / stage / "samples").is_dir() and list((runs / stage / "samples").glob("*.png"))
+    opts = json.loads((runs / "highres" / "options.json").read_text())
+    assert opts["perceptual"] == "discriminator"  # no VGG16 weights here: the documented fallback
+    for variant, overrides in (("fusion-f3", {"layers": 3}), ("fusion-fixed", {"finetune_audio": False})):
+        train("fusion", tiny_set, runs, steps=3, overrides=overrides, **common)
+        assert (runs / variant / "weights.safetensors").exists()
+
+
+def test_resume_continues_exactly(tiny_set, tmp_path):
+    common = dict(preset="tiny", show_progress=False, log_every=2, sample_every=1000)
+    train("generator", tiny_set, tmp_path / "straight", steps=8, checkpoint_every=4, **common)
+    train("generator", tiny_set, tmp_path / "resumed", steps=4, checkpoint_every=4, **common)
+    train("generator", tiny_set, tmp_path / "resumed", steps=8, checkpoint_every=4, resume=True, **common)
+    p = get_preset("tiny")
+    a, b = Generator(p), Generator(p)
+    load_networks(tmp_path / "straight" / "generator" / "weights.safetensors", {"G": a})
+    load_networks(tmp_path / "resumed" / "generator" / "weights.safetensors", {"G": b})
+    for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.allclose(x, y, atol=1e-6), name
+    assert [r["step"] for r in stats(tmp_path / "resumed" / "generator")] == [2, 4, 6, 8]
+
+
+def _cli(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "vidsr", *args], capture_output=True, text=True, **kw)
+
+
+def test_kill_then_resume_keeps_checkpoints(tiny_set, tmp_path):
+    args = ["train", "--stage", "generator", "--preset", "tiny", "--data", str(tiny_set), "--runs", str(tmp_path),
+            "--steps", "400", "--checkpoint-every", "5", "--threads", "1"]
+    proc = subprocess.Popen([sys.executable, "-m", "vidsr", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ckpt = Checkpointer(tmp_path / "generator" / "checkpoints", get_preset("tiny"))
+    deadline = time.time() + 120
+    while (ckpt.latest_step() or 0) < 10 and time.time() < deadline:
+        time.sleep(0.2)
+    proc.kill()
+    proc.wait()
+    killed_at = ckpt.latest_step()
+    assert killed_at and killed_at >= 10
+    again = _cli(*args[:-6], "--steps", str(killed_at + 10), "--checkpoint-every", "5", "--resume")
+    assert again.returncode == 0, again.stderr
+    assert ckpt.latest_step() == killed_at + 10
+    assert (tmp_path / "generator" / "weights.safetensors").exists()
+    # Without --resume the same folder is refused with one clear line.
+    refused = _cli(*args[:-6], "--steps", "5")
+    assert refused.returncode != 0 and "--resume" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_corrupt_and_mismatched_checkpoints_are_clear_errors(tiny_set, tmp_path):
+    train("generator", tiny_set, tmp_path, preset="tiny", steps=3, checkpoint_every=3, show_progress=False)
+    state = tmp_path / "generator" / "checkpoints" / "state-00000003.safetensors"
+    state.write_bytes(state.read_bytes()[:100])
+    r = _cli("train", "--stage", "generator", "--preset", "tiny", "--data", str(tiny_set), "--runs", str(tmp_path),
+             "--steps", "6", "--resume")
+    assert r.returncode != 0
+    assert "corrupt" in r.stderr and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    # Weights of one preset do not load into another.
+    path = tmp_path / "g.safetensors"
+    save_networks(path, {"G": Generator(get_preset("tiny"))}, get_preset("tiny"))
+    with pytest.raises(WeightsError, match="shape|lacks"):
+        load_networks(path, {"G": Generator(get_preset("cpu"))})
+    not_weights = tmp_path / "x.safetensors"
+    not_weights.write_text("hello")
+    with pytest.raises(WeightsError, match="not a valid weights file"):
+        load_networks(not_weights, {"G": Generator(get_preset("tiny"))})
+
+
+def test_two_process_ddp_on_cpu(tiny_set, tmp_path):
+    r = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29547", "-m", "vidsr",
+         "train", "--stage", "generator", "--preset", "tiny", "--data", str(tiny_set), "--runs", str(tmp_path),
+         "--steps", "4", "--device", "cpu", "--threads", "1"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads((tmp_path / "generator" / "options.json").read_text())["world_size"] == 2
+    assert stats(tmp_path / "generator")[-1]["step"] == 4
