@@ -21,3 +21,16 @@ def tiny_set(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("sets") / "tiny"
     prepare_photos(UTKFACE, out, voices_per_person=2, hr_size=32, limit=32, progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tiny_set, tmp_path_factory) -> Path:
+    """A complete (barely trained) FaceSR model of the tiny preset, as a weights file."""
+    from vidsr.models.facesr import export
+    from vidsr.train.api import train
+    from vidsr.train.stages import STAGE_ORDER
+
+    runs = tmp_path_factory.mktemp("runs")
+    for stage in STAGE_ORDER:
+        train(stage, tiny_set, runs, preset="tiny", steps=4, show_progress=False, checkpoint_every=1000, sample_every=1000)
+    return export(runs, runs / "tiny.safetensors")

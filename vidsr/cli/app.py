@@ -12,7 +12,7 @@ import sys
 import typer
 
 from vidsr import __version__
-from vidsr.cli import detect, doctor, train
+from vidsr.cli import detect, doctor, prepare, train
 from vidsr.errors import VidsrError
 
 app = typer.Typer(
@@ -39,6 +39,7 @@ def _root(
 
 app.command("doctor")(doctor.doctor)
 app.command("detect")(detect.detect)
+app.command("prepare")(prepare.prepare)
 app.command("train")(train.train)
 
 

@@ -30,10 +30,12 @@ def load_face_images(source: Path, size: int, include_test: bool = False, limit:
         from vidsr.data.shards import iter_shard_tensors
 
         splits = ("d1", "d2", "test") if include_test else ("d1", "d2")
-        chunks, seen = [], 0
-        for tensors in iter_shard_tensors(source, splits, keys=("hr",)):
-            hr = tensors["hr"].numpy()
-            chunks.append(np.stack([_resize(im, size) for im in hr]))
+        chunks, seen, identities = [], 0, set()
+        for tensors in iter_shard_tensors(source, splits, keys=("hr", "identity")):
+            # A person has several clips (one row each) but one face: keep each face once.
+            keep = [i for i, ident in enumerate(tensors["identity"].tolist()) if not (ident in identities or identities.add(ident))]
+            hr = tensors["hr"].numpy()[keep]
+            chunks.append(np.stack([_resize(im, size) for im in hr]) if len(hr) else np.zeros((0, size, size, 3), np.uint8))
             seen += len(hr)
             if limit and seen >= limit:
                 break

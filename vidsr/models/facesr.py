@@ -1,0 +1,93 @@
+"""The inference model of Fig. 1: E_l, E_a, F (or F_3) and G, loaded from one weights file.
+
+    z_l = E_l(x_l);  z_a = E_a(a);  z_f = z_l + F(z_l, z_a);  x = G(z_f)
+
+With no voice, the output is G(E_l(x_l)) ("E_l only"). Voices may come from another video
+(the paper's mixing, Fig. 1b): any spectrogram can be paired with any face.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from vidsr.errors import WeightsError
+from vidsr.imaging import downsample
+from vidsr.models.encoders import AudioEncoder, LowResEncoder
+from vidsr.models.fusion import Fusion
+from vidsr.models.generator import Generator
+from vidsr.models.io import load_networks, networks_in, read_preset, save_networks
+from vidsr.models.presets import Preset
+
+
+class FaceSR(nn.Module):
+    def __init__(self, preset: Preset, fusion_layers: int = 1):
+        super().__init__()
+        self.preset = preset
+        self.G = Generator(preset)
+        self.E_l = LowResEncoder(preset)
+        self.E_a = AudioEncoder(preset)
+        self.F = Fusion(preset, layers=fusion_layers)
+
+    @property
+    def fusion_key(self) -> str:
+        return "F" if self.F.layers == 1 else "F_3"
+
+    def networks(self) -> dict[str, nn.Module]:
+        return {"G": self.G, "E_l": self.E_l, "E_a": self.E_a, self.fusion_key: self.F}
+
+    @classmethod
+    def load(cls, path: str | Path, device: str | torch.device = "cpu") -> "FaceSR":
+        """Load a weights file written by :meth:`save` (or ``vidsr export``)."""
+        preset = read_preset(path)
+        names = networks_in(path)
+        if not {"G", "E_l", "E_a"} <= set(names) or not ({"F", "F_3"} & set(names)):
+            raise WeightsError(f"{path} is not a complete vidsr model (it holds {', '.join(names)}; "
+                               "a model needs G, E_l, E_a and F or F_3)")
+        model = cls(preset, fusion_layers=1 if "F" in names else 3)
+        load_networks(path, model.networks())
+        return model.to(device).eval().requires_grad_(False)
+
+    def save(self, path: str | Path, extra: dict | None = None, half: bool = False) -> None:
+        save_networks(path, self.networks(), self.preset, extra, dtype=torch.float16 if half else None)
+
+    # -- the pipeline of Fig. 1 ---------------------------------------------------------
+    def lowres(self, x_h: torch.Tensor) -> torch.Tensor:
+        """The paper's D: a high-res face bicubic-downsampled to the model's input size."""
+        return downsample(x_h, self.preset.lowres)
+
+    def encode_lowres(self, x_l: torch.Tensor) -> torch.Tensor:
+        return self.E_l(x_l)
+
+    def encode_audio(self, spec: torch.Tensor) -> torch.Tensor:
+        return self.E_a(spec)
+
+    def fuse(self, z_l: torch.Tensor, z_a: torch.Tensor | None) -> torch.Tensor:
+        return z_l if z_a is None else self.F(z_l, z_a)
+
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        return self.G(z, noise_mode="none")
+
+    def forward(self, x_l: torch.Tensor, spec: torch.Tensor | None = None) -> torch.Tensor:
+        """x_l [B,3,l,l] in [-1,1], spec [B,1,257,257] or None -> faces [B,3,R,R] in [-1,1]."""
+        z_a = None if spec is None else self.encode_audio(spec)
+        return self.generate(self.fuse(self.encode_lowres(x_l), z_a))
+
+
+def export(runs: str | Path, out: str | Path, fusion: str = "fusion", half: bool = True, extra: dict | None = None) -> Path:
+    """Collect a FaceSR model from a training run (G from generator, E_l from lowres, F and
+    the fine-tuned E_a from the `fusion` variant) into one weights file."""
+    from vidsr.train.loop import WEIGHTS
+
+    runs = Path(runs)
+    fusion_file = runs / fusion / WEIGHTS
+    preset = read_preset(fusion_file)
+    layers = 3 if "F_3" in networks_in(fusion_file) else 1
+    model = FaceSR(preset, fusion_layers=layers)
+    load_networks(runs / "generator" / WEIGHTS, {"G": model.G})
+    load_networks(runs / "lowres" / WEIGHTS, {"E_l": model.E_l})
+    load_networks(fusion_file, {"E_a": model.E_a, model.fusion_key: model.F})
+    model.save(out, extra, half=half)
+    return Path(out)
