@@ -251,7 +251,7 @@ def test_tiny_face_clip_gives_one_track(tracked):
     t = tracks[0]
     assert len(t.frames) >= 0.9 * n
     assert 8 <= np.median([width(b) for b in t.boxes]) <= 13
-    assert 9 <= t.mean_size <= 16
+    assert 8 <= t.mean_size <= 13
 
 
 @needs_grid
@@ -312,7 +312,7 @@ def test_cli_detect_writes_json(clips, tmp_path):
     assert data["video"]["width"] == 640 and data["video"]["num_frames"] == 75
     (track,) = data["tracks"]
     assert len(track["frames"]) == len(track["boxes"]) >= 68
-    assert 9 <= track["mean_size"] <= 16
+    assert 8 <= track["mean_size"] <= 13
     assert not list(tmp_path.glob(".*tmp"))  # no temporary file left behind
 
 

@@ -106,7 +106,7 @@ def detect(
         table.add_column("frames", justify="right")
         table.add_column("covered", justify="right")
         table.add_column("detections", justify="right")
-        table.add_column("mean size (px)", justify="right")
+        table.add_column("mean face width (px)", justify="right")
         for t in tracks:
             table.add_row(
                 str(t.id),

@@ -47,11 +47,6 @@ class Detection:
     score: float
     landmarks: np.ndarray | None = field(default=None, repr=False)
 
-    @property
-    def size(self) -> float:
-        """The face's size in pixels: the longer side of its box."""
-        return float(max(self.box[2] - self.box[0], self.box[3] - self.box[1]))
-
 
 def _resize(image: np.ndarray, scale: float) -> np.ndarray:
     """``image`` scaled by ``scale`` (bicubic up, area-averaged down)."""
