@@ -273,8 +273,6 @@ def detect_kind(source: str | os.PathLike) -> str:
     raise VidsrError(f"found no photos, videos or ID/VIDEO/CLIP.mp4 tree in {source}; pass --kind")
 
 
-# Faces are cut as squares around the detector's box: side = the box's longer side x (1 + margin).
-CROP_MARGIN = 0.0
 # A face is kept only when its square crop is at least this fraction of hr_size: enlarging a
 # smaller face by more than 1.33x would give a blurry "high-resolution" target that teaches
 # the generator blur. GRID's ~100 px faces pass at hr_size 128 (96 px) and easily at 64.
@@ -387,14 +385,13 @@ def prepare_videos(
     limit: int | None = None,
     progress: bool = True,
     labels: str | os.PathLike | None = None,
-    margin: float = CROP_MARGIN,
     device: str = "cpu",
 ) -> dict:
     """Make a prepared set from talking-face videos with their own sound.
 
     For each clip: its sound is read at 16 kHz; faces are detected and tracked
     (:func:`vidsr.faces.track_video`); one frame every `every` seconds (from every/2 on) is
-    kept, its biggest face cut square (:func:`square_box` with `margin`, :func:`crop_face`
+    kept, its biggest face cut square (:func:`training_crop_box`, framed like the photo sets, :func:`crop_face`
     at `hr_size`) and paired with the 4 s of sound centred on the frame. Skipped, and
     counted by reason: clips without sound or unreadable, frames without a face, frames
     where a second face is nearly as big (whose voice is it?), and faces whose crop is
@@ -403,7 +400,7 @@ def prepare_videos(
     """
     from vidsr.audio import window_at
     from vidsr.errors import MediaError, NoAudioError
-    from vidsr.faces import TinyFaceDetector, crop_face, iter_tracked_frames, square_box, track_video
+    from vidsr.faces import TinyFaceDetector, crop_face, iter_tracked_frames, track_video, training_crop_box
     from vidsr.media import load_audio, probe
 
     started = time.time()
@@ -414,7 +411,7 @@ def prepare_videos(
     known = read_labels(labels)
     min_side = MIN_CROP_FRACTION * hr_size
     # Faces smaller than the crop threshold are not wanted, so the detector can shrink frames.
-    detector = TinyFaceDetector(device=device, min_face=max(8, int(min_side / (1 + max(margin, 0)) / 2)))
+    detector = TinyFaceDetector(device=device, min_face=max(8, int(min_side / 1.2 / 2)))
     tally = Tally()
     advance, stop = _progress(progress, len(clips), "videos")
     writer = ShardWriter(out, hr_size=hr_size, source=str(Path(root).resolve()))
@@ -445,7 +442,7 @@ def prepare_videos(
                 if len(sizes) > 1 and sizes[-2][0] >= RIVAL_FACE_FRACTION * sizes[-1][0]:
                     tally.skip("frame with two faces of similar size")
                     continue
-                box = square_box(faces[sizes[-1][1]][1], margin)
+                box = training_crop_box(faces[sizes[-1][1]][1])
                 if box[2] - box[0] < min_side:
                     tally.skip(f"face crop under {min_side:.0f} px")
                     continue
@@ -457,6 +454,6 @@ def prepare_videos(
     finally:
         stop()
     settings = {"kind": f"videos ({layout})", "source": str(Path(root).resolve()), "hr_size": hr_size, "every_s": every,
-                "crop_margin": margin, "min_crop_px": round(min_side), "seed": seed, "limit": limit, "clips": len(clips),
+                "crop": "training_crop_box", "min_crop_px": round(min_side), "seed": seed, "limit": limit, "clips": len(clips),
                 "labels": str(labels) if labels else None}
     return _finish(writer, tally, f"prepared set {out}", started, settings, progress)

@@ -6,7 +6,7 @@
 - :func:`square_box` and :func:`crop_face` cut a face out for the super-resolution model.
 """
 
-from vidsr.faces.crop import crop_face, resize_image, square_box
+from vidsr.faces.crop import crop_face, resize_image, square_box, training_crop_box
 from vidsr.faces.detect import Detection, TinyFaceDetector
 from vidsr.faces.track import BoxKalman, FaceTracker, KalmanParams, Track, iou_matrix, rts_smooth
 from vidsr.faces.video import faces_by_frame, iter_tracked_frames, track_video
@@ -26,4 +26,5 @@ __all__ = [
     "rts_smooth",
     "square_box",
     "track_video",
+    "training_crop_box",
 ]
