@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vidsr.data.images import load_face_images
 from vidsr.errors import VidsrError
 from vidsr.imaging import downsample
 from vidsr.models.discriminator import Discriminator
@@ -71,6 +72,34 @@ class Batches:
 
     def __iter__(self):
         return self
+
+
+class ImageBatches:
+    """Random batches, flipped at random, of the faces held in memory (the generator and
+    highres stages). Its random state goes into checkpoints, so a resumed run draws the
+    same batches as an uninterrupted one."""
+
+    def __init__(self, ctx: TrainContext, batch: int, seed_offset: int = 0):
+        self.ctx, self.batch = ctx, batch
+        self.images = load_face_images(ctx.data, ctx.preset.resolution, limit=ctx.options.get("limit"))
+        self.gen = torch.Generator().manual_seed(ctx.seed * 1000 + ctx.rank + seed_offset)
+
+    def first(self, n: int) -> torch.Tensor:
+        return self.images[:n].float().div(127.5).sub(1).to(self.ctx.device)
+
+    def __next__(self) -> torch.Tensor:
+        idx = torch.randint(len(self.images), (self.batch,), generator=self.gen)
+        x = self.images[idx].float().div_(127.5).sub_(1)
+        flip = torch.rand(self.batch, generator=self.gen) < 0.5
+        x[flip] = x[flip].flip(-1)
+        return x.to(self.ctx.device)
+
+    def state(self) -> dict[str, torch.Tensor]:
+        return {"batch_gen": self.gen.get_state()}
+
+    def load_state(self, extra: dict[str, torch.Tensor]) -> None:
+        if "batch_gen" in extra:
+            self.gen.set_state(extra["batch_gen"])
 
 
 def fixed_samples(ctx: TrainContext, splits, with_audio: bool, n: int = N_SAMPLES) -> dict[str, torch.Tensor]:

@@ -12,10 +12,10 @@ import copy
 import torch
 import torch.nn.functional as F
 
-from vidsr.data.images import load_face_images
 from vidsr.models.discriminator import Discriminator
 from vidsr.models.generator import Generator
 from vidsr.train.context import TrainContext
+from vidsr.train.stages.common import ImageBatches
 
 R1_EVERY = 16
 N_SAMPLES = 32
@@ -32,7 +32,7 @@ class GeneratorStage:
         self.mixing = float(o.get("mixing", 0.9))
         self.r1_gamma = float(o.get("r1_gamma", 0.2))
         self.ema_beta = 0.5 ** (self.batch_size * ctx.world_size / (float(o.get("ema_kimg", 10.0)) * 1000))
-        self.images = load_face_images(ctx.data, p.resolution, limit=o.get("limit"))
+        self.data = ImageBatches(ctx, self.batch_size)
         dev = ctx.device
         self.G = Generator(p).to(dev)
         self.D = Discriminator(p).to(dev)
@@ -42,18 +42,10 @@ class GeneratorStage:
         c = R1_EVERY / (R1_EVERY + 1)  # lazy regularisation: adjust D's optimiser (StyleGAN2, appendix B)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=lr, betas=(0.0, 0.99))
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=lr * c, betas=(0.0, 0.99**c))
-        self.batch_gen = torch.Generator().manual_seed(ctx.seed * 1000 + ctx.rank)
         self.sample_z = torch.randn(N_SAMPLES, p.z_dim, generator=torch.Generator().manual_seed(1234)).to(dev)
-        self.recorded_options = {"train_images": len(self.images)}
+        self.recorded_options = {"train_images": len(self.data.images)}
 
     # -- helpers -----------------------------------------------------------------
-    def _real_batch(self) -> torch.Tensor:
-        idx = torch.randint(len(self.images), (self.batch_size,), generator=self.batch_gen)
-        x = self.images[idx].float().div_(127.5).sub_(1)
-        flip = torch.rand(self.batch_size, generator=self.batch_gen) < 0.5
-        x[flip] = x[flip].flip(-1)
-        return x.to(self.ctx.device)
-
     def _latents(self) -> torch.Tensor:
         """Per-layer z for a batch, with style mixing: two z switched at a random layer."""
         p, b, dev = self.ctx.preset, self.batch_size, self.ctx.device
@@ -72,16 +64,15 @@ class GeneratorStage:
         return {"G": self.opt_g, "D": self.opt_d}
 
     def extra_state(self):
-        return {"batch_gen": self.batch_gen.get_state()}
+        return self.data.state()
 
     def load_extra_state(self, extra):
-        if "batch_gen" in extra:
-            self.batch_gen.set_state(extra["batch_gen"])
+        self.data.load_state(extra)
 
     def train_step(self, step: int) -> dict[str, float]:
         ctx = self.ctx
         # D: real vs fake, non-saturating logistic loss.
-        real = self._real_batch()
+        real = next(self.data)
         with torch.no_grad(), ctx.autocast():
             fake = self.G(self._latents(), noise_mode="random")
         with ctx.autocast():

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import torch
 
-from vidsr.data.images import load_face_images
 from vidsr.train.context import TrainContext
 from vidsr.train.perceptual import build_perceptual
-from vidsr.train.stages.common import adam, build, flip_average, frozen
+from vidsr.train.stages.common import ImageBatches, adam, build, flip_average, frozen
 
 
 class HighResStage:
@@ -29,17 +28,9 @@ class HighResStage:
         self.E_h = build("E_h", ctx)
         ctx.replicate(self.E_h)
         self.opt = adam(self.E_h.parameters(), float(o["lr"]))
-        self.images = load_face_images(ctx.data, ctx.preset.resolution, limit=o.get("limit"))
-        self.batch_gen = torch.Generator().manual_seed(ctx.seed * 1000 + ctx.rank + 1)
-        self.fixed = self.images[: 8].float().div(127.5).sub(1).to(ctx.device)
-        self.recorded_options = {"perceptual": self.loss_feat.kind, "train_images": len(self.images)}
-
-    def _batch(self) -> torch.Tensor:
-        idx = torch.randint(len(self.images), (self.batch_size,), generator=self.batch_gen)
-        x = self.images[idx].float().div_(127.5).sub_(1)
-        flip = torch.rand(self.batch_size, generator=self.batch_gen) < 0.5
-        x[flip] = x[flip].flip(-1)
-        return x.to(self.ctx.device)
+        self.data = ImageBatches(ctx, self.batch_size, seed_offset=1)
+        self.fixed = self.data.first(8)
+        self.recorded_options = {"perceptual": self.loss_feat.kind, "train_images": len(self.data.images)}
 
     def networks(self):
         return {"E_h": self.E_h}
@@ -48,14 +39,13 @@ class HighResStage:
         return {"E_h": self.opt}
 
     def extra_state(self):
-        return {"batch_gen": self.batch_gen.get_state()}
+        return self.data.state()
 
     def load_extra_state(self, extra):
-        if "batch_gen" in extra:
-            self.batch_gen.set_state(extra["batch_gen"])
+        self.data.load_state(extra)
 
     def train_step(self, step: int) -> dict[str, float]:
-        x_h = self._batch()
+        x_h = next(self.data)
         with self.ctx.autocast():
             loss = self.loss_feat(self.G(self.E_h(x_h)).float(), x_h)
         self.ctx.optimize(self.opt, loss)
