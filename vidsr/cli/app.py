@@ -12,7 +12,7 @@ import sys
 import typer
 
 from vidsr import __version__
-from vidsr.cli import detect, doctor, prepare, train
+from vidsr.cli import detect, doctor, export, prepare, train
 from vidsr.errors import VidsrError
 
 app = typer.Typer(
@@ -41,6 +41,7 @@ app.command("doctor")(doctor.doctor)
 app.command("detect")(detect.detect)
 app.command("prepare")(prepare.prepare)
 app.command("train")(train.train)
+app.command("export")(export.export)
 
 
 def fail(message: str, code: int = 2) -> None:

@@ -17,6 +17,8 @@ STAGE_CLASSES = {
     "lowres": "vidsr.train.stages.lowres:LowResStage",
     "audio": "vidsr.train.stages.audio:AudioStage",
     "fusion": "vidsr.train.stages.fusion:FusionStage",
+    "classifiers": "vidsr.train.stages.classifiers:ClassifiersStage",  # evaluation judges (section 4.3)
+    "lapsrn": "vidsr.train.stages.lapsrn:LapSRNStage",  # the Table 2 baseline
 }
 
 

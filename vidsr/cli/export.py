@@ -1,0 +1,20 @@
+"""`vidsr export`: collect a trained run into one model file (G, E_l, E_a, F)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def export(
+    runs: Path = typer.Option(Path("runs/cpu"), "--runs", help="The training runs folder (one subfolder per stage)."),
+    out: Path = typer.Option(..., "-o", "--out", help="The model file to write (safetensors)."),
+    fusion: str = typer.Option("fusion", "--fusion", help="Which fusion run: fusion, fusion-f3 or fusion-fixed."),
+    fp16: bool = typer.Option(True, "--fp16/--fp32", help="Store weights in half precision (half the size)."),
+) -> None:
+    """Write the inference model of a run: G from generator, E_l from lowres, E_a and F from fusion."""
+    from vidsr.models.facesr import export as run_export
+
+    path = run_export(runs, out, fusion=fusion, half=fp16, extra={"runs": str(runs), "fusion_run": fusion})
+    typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")

@@ -1,0 +1,105 @@
+"""Our evaluation classifiers (paper section 4.3): C_g (gender) and, where the data allows,
+C_i (identity).
+
+The paper fine-tunes two VGG-Face CNNs on its training set. VGG-Face weights cannot be had
+offline here, so C_g is a small CNN trained from scratch by ``vidsr train --stage
+classifiers`` on the high-res training faces (d1 + d2) at the preset's resolution. Both
+classifiers share one layout, :class:`FaceClassifier`: 3x3 convolutions with batch norm,
+stride-2 steps from the resolution down to 4x4, global average pooling, dropout and a
+linear layer to the classes. Inputs are faces [B, 3, R, R] in [-1, 1].
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from safetensors import safe_open
+from torch import nn
+
+from vidsr.errors import WeightsError
+from vidsr.models.io import load_networks, networks_in, read_preset
+from vidsr.models.presets import Preset
+
+GENDERS = ("male", "female")  # label 0, 1 (as in the prepared sets)
+
+
+def _widths(preset: Preset) -> list[int]:
+    """One width per scale from the resolution down to 4x4: 32 doubling, capped at 256."""
+    n = max(1, int(math.log2(preset.resolution // 4)))
+    return [min(32 * 2**i, 256) for i in range(n + 1)]
+
+
+class FaceClassifier(nn.Module):
+    def __init__(self, preset: Preset, classes: int):
+        super().__init__()
+        self.resolution = preset.resolution
+        widths = _widths(preset)
+        layers: list[nn.Module] = [nn.Conv2d(3, widths[0], 3, padding=1), nn.BatchNorm2d(widths[0]), nn.ReLU()]
+        for w_in, w_out in zip(widths, widths[1:]):
+            layers += [nn.Conv2d(w_in, w_out, 3, stride=2, padding=1), nn.BatchNorm2d(w_out), nn.ReLU(),
+                       nn.Conv2d(w_out, w_out, 3, padding=1), nn.BatchNorm2d(w_out), nn.ReLU()]
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(widths[-1], classes))
+        # Identity classes: indices into the prepared set's meta "identities" (C_i only).
+        self.register_buffer("classes", torch.arange(classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Faces [B, 3, R, R] in [-1, 1] (resized to the classifier's R if needed) -> logits."""
+        if x.shape[-1] != self.resolution:
+            x = F.interpolate(x, size=(self.resolution, self.resolution), mode="bicubic", antialias=True,
+                              align_corners=False)
+        return self.head(self.features(x).mean((2, 3)))
+
+
+def augment(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Training augmentation of faces in [-1, 1]: random horizontal flips, colour jitter
+    (brightness, contrast, saturation +-20 %) and shifts of up to 1/16 of the side."""
+    b, _, h, w = x.shape
+    dev = x.device
+
+    def rand(*shape):
+        return torch.rand(*shape, generator=generator).to(dev)
+
+    flip = rand(b) < 0.5
+    x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+    img = (x + 1) / 2
+    img = img * (0.8 + 0.4 * rand(b, 1, 1, 1))
+    mean = img.mean((1, 2, 3), keepdim=True)
+    img = (img - mean) * (0.8 + 0.4 * rand(b, 1, 1, 1)) + mean
+    grey = img.mean(1, keepdim=True)
+    img = (img - grey) * (0.8 + 0.4 * rand(b, 1, 1, 1)) + grey
+    pad = max(1, h // 16)
+    padded = F.pad(img, (pad, pad, pad, pad), mode="replicate")
+    dx, dy = (rand(2) * (2 * pad + 1)).long().tolist()
+    img = padded[:, :, dy:dy + h, dx:dx + w]
+    return img.clamp(0, 1) * 2 - 1
+
+
+def _classes_in(path: Path, name: str) -> int:
+    with safe_open(str(path), framework="pt") as f:
+        key = f"{name}.head.1.bias"
+        if key not in f.keys():
+            raise WeightsError(f"{path} holds no {name} classifier head")
+        return int(f.get_slice(key).get_shape()[0])
+
+
+def load_classifiers(path: str | Path, device: str | torch.device = "cpu") -> dict[str, FaceClassifier]:
+    """The classifiers in a ``classifiers`` run's weights file: {"C_g": ..., "C_i": ...}
+    (C_i only where it was trained), frozen, in eval mode."""
+    path = Path(path)
+    preset = read_preset(path)
+    nets = {name: FaceClassifier(preset, _classes_in(path, name)) for name in networks_in(path) if name in ("C_g", "C_i")}
+    if "C_g" not in nets:
+        raise WeightsError(f"{path} holds no gender classifier C_g (is it a classifiers run?)")
+    load_networks(path, nets)
+    return {n: m.to(device).eval().requires_grad_(False) for n, m in nets.items()}
+
+
+def read_report(run_dir: str | Path) -> dict:
+    """The classifiers stage's ``classifiers.json`` (held-out accuracy, why C_i is absent)."""
+    p = Path(run_dir) / "classifiers.json"
+    return json.loads(p.read_text()) if p.is_file() else {}

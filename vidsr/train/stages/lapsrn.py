@@ -1,0 +1,77 @@
+"""The LapSRN baseline of Table 2 (Lai et al. 2017), trained by vidsr on the same faces
+(d1 + d2, flipped at random) at the model's own factor (lowres -> resolution), with the
+Charbonnier loss at every pyramid level:
+
+    min  sum_levels  charbonnier(LapSRN(x^l)_s, D_s(x^h)),   s = 2l, 4l, ..., R
+
+The network is vidsr.eval.lapsrn.LapSRN; its width and depth come from the preset's
+``train.lapsrn`` block.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from vidsr.eval.lapsrn import LapSRN, bicubic, charbonnier
+from vidsr.imaging import downsample, upsample_nearest
+from vidsr.train.context import TrainContext
+from vidsr.train.stages.common import Batches, adam, fixed_samples, lowres_of
+
+TRAIN_SPLITS = ["d1", "d2"]
+
+
+class LapSRNStage:
+    name = "lapsrn"
+
+    def __init__(self, ctx: TrainContext):
+        self.ctx = ctx
+        o = ctx.options
+        self.batch_size = int(o["batch"])
+        self.net = LapSRN(ctx.preset, width=int(o.get("width", 32)), depth=int(o.get("depth", 3))).to(ctx.device)
+        ctx.replicate(self.net)
+        self.opt = adam(self.net.parameters(), float(o["lr"]))
+        self.gen = torch.Generator().manual_seed(ctx.seed * 1000 + ctx.rank + 11)
+        self.fixed = fixed_samples(ctx, "test", with_audio=False)["hr"]
+        self.data = None
+        self.recorded_options = {"width": self.net.width, "depth": self.net.depth, "levels": self.net.levels}
+
+    def networks(self):
+        return {"LapSRN": self.net}
+
+    def optimizers(self):
+        return {"LapSRN": self.opt}
+
+    def extra_state(self):
+        return {"batch_gen": self.gen.get_state()}
+
+    def load_extra_state(self, extra):
+        if "batch_gen" in extra:
+            self.gen.set_state(extra["batch_gen"])
+
+    def train_step(self, step: int) -> dict[str, float]:
+        if self.data is None:
+            self.data = Batches(self.ctx, TRAIN_SPLITS, self.batch_size, with_audio=False, seed=self.ctx.seed + step)
+        x_h = next(self.data)["hr"]
+        flip = (torch.rand(len(x_h), generator=self.gen) < 0.5).to(x_h.device)
+        x_h = torch.where(flip[:, None, None, None], x_h.flip(-1), x_h)
+        x_l = lowres_of(self.ctx, x_h)
+        with self.ctx.autocast():
+            levels = self.net.pyramid(x_l)
+            losses = [charbonnier(y.float(), downsample(x_h, y.shape[-1])) for y in levels]
+            loss = sum(losses)
+        self.ctx.optimize(self.opt, loss)
+        return {"loss": loss.item(), "charb_top": losses[-1].item()}
+
+    @torch.no_grad()
+    def samples(self):
+        """Rows (test faces): high-res, 8x8 input (nearest), bicubic, LapSRN."""
+        x_h = self.fixed
+        x_l = lowres_of(self.ctx, x_h)
+        size = x_h.shape[-1]
+        self.net.eval()
+        rows = [x_h, upsample_nearest(x_l, size), bicubic(x_l, size), self.net(x_l)]
+        self.net.train()
+        return torch.cat(rows), len(x_h)
+
+    def outputs(self):
+        return {"LapSRN": self.net}
