@@ -12,7 +12,7 @@ import sys
 import typer
 
 from vidsr import __version__
-from vidsr.cli import detect, doctor, export, prepare, train
+from vidsr.cli import detect, doctor, enhance, export, image, mix, prepare, train
 from vidsr.errors import VidsrError
 
 app = typer.Typer(
@@ -37,6 +37,9 @@ def _root(
     """vidsr: audio-assisted face super-resolution for tiny faces in video."""
 
 
+app.command("enhance")(enhance.enhance)
+app.command("image")(image.image)
+app.command("mix")(mix.mix)
 app.command("doctor")(doctor.doctor)
 app.command("detect")(detect.detect)
 app.command("prepare")(prepare.prepare)

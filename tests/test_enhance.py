@@ -1,0 +1,329 @@
+"""`vidsr enhance`, `vidsr image`, `vidsr mix` and the pipeline behind them, on real faces.
+
+The test clip is the GRID clip bbaf2n shrunk so the face is about 12 px wide, on a grey
+640x360 frame, with its sound (made with ffmpeg in a temporary folder). The model is the
+barely trained tiny one of conftest.py (16 px output): the faces it draws are not faces
+yet, so these tests check the plumbing (frames, sound, counts, files, messages), not looks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from conftest import GRID, UTKFACE
+from vidsr.cli import enhance as enhance_cli
+from vidsr.cli import image as image_cli
+from vidsr.cli import mix as mix_cli
+from vidsr.errors import VidsrError
+from vidsr.faces.paste import feather_mask, match_colour, paste_face
+from vidsr.media import VideoReader, load_audio, probe, run_ffmpeg
+from vidsr.pipeline import check_options, default_scale, enhance_video, expand_inputs
+
+MALE, FEMALE = GRID / "bbaf2n.mpg", GRID / "lbbc2a.mpg"
+pytestmark = pytest.mark.skipif(not MALE.exists(), reason=f"shared data not found: {GRID}")
+X264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"]
+
+
+def make_tiny_face_clip(path: Path, audio: bool = True) -> None:
+    """bbaf2n shrunk 0.12x (face ~12 px) at (300, 160) on grey 640x360, 3 s, 25 fps."""
+    sound = ["-map", "0:a", "-c:a", "aac"] if audio else ["-an"]
+    run_ffmpeg([
+        "-i", str(MALE), "-f", "lavfi", "-i", "color=c=gray:size=640x360:rate=25",
+        "-filter_complex", "[0:v]scale=43:35:flags=area[s];[1:v][s]overlay=300:160:shortest=1[v]",
+        "-map", "[v]", *sound, *X264, "-y", str(path),
+    ])  # fmt: skip
+
+
+def frame_count(path: Path) -> int:
+    return sum(1 for _ in VideoReader(path))
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def cli_app() -> typer.Typer:
+    app = typer.Typer()
+    app.command("enhance")(enhance_cli.enhance)
+    app.command("image")(image_cli.image)
+    app.command("mix")(mix_cli.mix)
+    return app
+
+
+# --- fixtures -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("enhance_clips")
+    out = {name: folder / f"{name}.mp4" for name in ("tiny", "silent", "noface")}
+    make_tiny_face_clip(out["tiny"])
+    make_tiny_face_clip(out["silent"], audio=False)
+    run_ffmpeg(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=1", "-f", "lavfi", "-i",
+                "sine=frequency=440:duration=1", *X264, "-c:a", "aac", "-shortest", "-y", str(out["noface"])])
+    out["corrupt"] = folder / "corrupt.mp4"
+    out["corrupt"].write_text("this is not a video\n")
+    out["voice"] = folder / "voice.wav"
+    run_ffmpeg(["-i", str(FEMALE), "-vn", "-ac", "1", "-ar", "16000", "-y", str(out["voice"])])
+    return out
+
+
+@pytest.fixture(scope="module")
+def model(tiny_weights):
+    from vidsr.pipeline import load_model
+
+    return load_model(tiny_weights, "cpu")
+
+
+@pytest.fixture(scope="module")
+def detector():
+    from vidsr.faces import TinyFaceDetector
+
+    return TinyFaceDetector(min_face=8)
+
+
+@pytest.fixture(scope="module")
+def main_run(clips, tiny_weights, model, detector, tmp_path_factory) -> tuple[dict, Path, str]:
+    """The default run (both outputs, own voice, smoothing on) with --compare."""
+    out = tmp_path_factory.mktemp("enhanced")
+    before = sha(clips["tiny"])
+    warnings: list[str] = []
+    report = enhance_video(clips["tiny"], out, weights=tiny_weights, compare=True, model=model,
+                           detector=detector, warn=warnings.append)
+    assert warnings == []
+    return report, out, before
+
+
+# --- the video pipeline ---------------------------------------------------------------
+
+
+def test_overlay_keeps_frames_duration_and_sound(clips, main_run, model):
+    report, out, before = main_run
+    overlay = out / "tiny.overlay.mp4"
+    src, info = probe(clips["tiny"]), probe(overlay)
+    assert frame_count(overlay) == frame_count(clips["tiny"]) == report["frames"] == 75
+    assert abs(info.duration - src.duration) <= 1 / src.fps + 1e-6
+    assert info.has_audio
+    assert abs(len(load_audio(overlay)) - len(load_audio(clips["tiny"]))) <= 16000 / src.fps
+    # Enlarged so the ~14 px face crop shows the model's 16 px (tiny preset).
+    scale = report["settings"]["scale"]
+    assert 1.0 < scale < 1.5
+    even = [round(640 * scale) // 2 * 2, round(360 * scale) // 2 * 2]
+    assert [info.width, info.height] == report["settings"]["output_size"] == even
+    assert sha(clips["tiny"]) == before  # the input is never touched
+
+
+def test_track_video_is_the_face_with_its_sound(main_run, model):
+    report, out, _ = main_run
+    (track,) = [t for t in report["tracks"] if t["enhanced"]]
+    video = out / track["video"]
+    info = probe(video)
+    r = model.preset.resolution
+    assert (info.width, info.height) == (2 * r, r)  # --compare: [low-res nearest | result]
+    assert frame_count(video) == track["frames"]
+    assert info.has_audio
+    assert abs(len(load_audio(video)) / 16000 - track["frames"] / 25) < 0.1
+    # The left half is the 8x8 input enlarged by nearest neighbour: blocks of r/8 px.
+    frame = next(iter(VideoReader(video))).image[:, :r].astype(int)
+    block = r // model.preset.lowres
+    assert np.abs(frame[:block, :block] - frame[0, 0]).mean() < 12
+
+
+def test_report_counts_and_timings(main_run):
+    report, out, _ = main_run
+    on_disk = __import__("json").loads((out / "tiny.report.json").read_text())
+    assert on_disk["frames"] == report["frames"] == 75
+    assert report["status"] == "ok" and report["settings"]["voice"] == "own"
+    assert report["tracks_found"] == report["tracks_enhanced"] == 1
+    (track,) = report["tracks"]
+    assert 10 <= track["size_px"] <= 15
+    assert report["faces_enhanced"] == report["frames_enhanced"] == track["frames"]
+    assert report["frames_without_faces"] == 75 - track["frames"]
+    assert report["faces_outside_range"] == 0
+    assert set(report["timings_s"]) == {"decode", "detect", "audio", "model", "paste", "encode", "other", "total"}
+    assert all(report["timings_s"][k] > 0 for k in ("decode", "detect", "audio", "model", "paste", "encode"))
+    assert set(report["outputs"]) == {"overlay", "track-0"}
+
+
+def test_smoothing_lowers_flicker(main_run):
+    report, _, _ = main_run
+    flicker = report["flicker"]
+    assert report["settings"]["smooth_frames"] == 11  # 0.4 s at 25 fps
+    assert flicker["smoothed"] < 0.8 * flicker["raw"]
+
+
+def test_no_audio_and_another_voice(clips, tiny_weights, model, detector, tmp_path):
+    """--no-audio: E_l alone; --audio other.wav: that voice is fused, so the faces change."""
+    common = dict(weights=tiny_weights, model=model, detector=detector, mode="tracks", smooth=0, detect_every=10)
+    alone = enhance_video(clips["tiny"], tmp_path / "alone", use_audio=False, **common)
+    other = enhance_video(clips["tiny"], tmp_path / "other", audio=clips["voice"], **common)
+    assert alone["settings"]["voice"] is None and other["settings"]["voice"] == str(clips["voice"])
+    assert alone["warnings"] == [] and other["warnings"] == []
+    assert not (tmp_path / "alone" / "tiny.overlay.mp4").exists()  # mode "tracks"
+    assert alone["flicker"]["raw"] == alone["flicker"]["smoothed"]  # smoothing off
+    a = np.stack([f.image for f in VideoReader(tmp_path / "alone" / "tiny.track-0.mp4")]).astype(int)
+    b = np.stack([f.image for f in VideoReader(tmp_path / "other" / "tiny.track-0.mp4")]).astype(int)
+    assert a.shape == b.shape and np.abs(a - b).mean() > 1.0
+
+
+def test_a_run_stopped_half_way_leaves_nothing(clips, tiny_weights, model, detector, tmp_path):
+    class Stop(Exception):
+        pass
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == "enhancing" and done == 40:
+            raise Stop
+
+    with pytest.raises(Stop):
+        enhance_video(clips["tiny"], tmp_path, weights=tiny_weights, model=model, detector=detector,
+                      progress=progress, detect_every=10)
+    assert list(tmp_path.iterdir()) == []  # no video, no report, no *.partial* temporaries
+
+
+def test_bad_options_are_one_line_errors(clips, tmp_path):
+    with pytest.raises(VidsrError, match="mode must be one of"):
+        check_options(mode="sideways")
+    with pytest.raises(VidsrError, match="face range"):
+        check_options(face_range=(20, 10))
+    with pytest.raises(VidsrError, match="--face-range"):
+        enhance_cli.parse_face_range("8-16")
+    assert enhance_cli.parse_face_range("8:") == (8.0, float("inf"))
+    with pytest.raises(VidsrError, match="no such file"):
+        enhance_video(tmp_path / "missing.mp4", tmp_path / "out")
+
+
+def test_default_scale_caps_at_4k():
+    assert default_scale(640, 360, 64, [14.4]) == pytest.approx(4.44, abs=0.01)
+    assert default_scale(1920, 1080, 64, [10.0]) == 2.0  # 3840x2160 at most
+    assert default_scale(640, 360, 16, [40.0]) == 1.0  # never smaller than the input
+    assert default_scale(640, 360, 64, []) == 1.0
+
+
+def test_expand_inputs(tmp_path):
+    for name in ("b.mp4", "a.MKV", "notes.txt", "sub/c.webm"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    assert expand_inputs([tmp_path]) == [tmp_path / "a.MKV", tmp_path / "b.mp4", tmp_path / "sub" / "c.webm"]
+    assert expand_inputs([str(tmp_path / "*.mp4"), tmp_path / "b.mp4"]) == [tmp_path / "b.mp4"]
+    assert expand_inputs([f"{tmp_path / 'b.mp4'},{tmp_path / 'x.mp4'}"]) == [tmp_path / "b.mp4", tmp_path / "x.mp4"]
+
+
+# --- a folder of videos through the CLI ---------------------------------------------------
+
+
+def test_folder_with_good_corrupt_silent_and_faceless_videos(clips, tiny_weights, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("tiny", "corrupt", "silent", "noface"):
+        shutil.copy(clips[name], folder / f"{name}.mp4")
+    out = folder / "enhanced"  # inside the input folder: its videos must not become inputs
+    args = ["enhance", str(folder), "-o", str(out), "--weights", str(tiny_weights), "--device", "cpu", "--detect-every", "10"]
+    result = CliRunner().invoke(cli_app(), args)
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("vidsr: error:")]
+    assert len(errors) == 2  # the corrupt file, then the summary line
+    assert "corrupt.mp4" in errors[0] and "Invalid data" in errors[0]
+    assert "1 of 4 file(s) failed" in errors[1]
+    assert "silent.mp4' has no audio track" in result.stderr and "no faces found" in result.stderr
+
+    files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert files == [
+        "noface/noface.report.json",
+        "silent/silent.overlay.mp4", "silent/silent.report.json", "silent/silent.track-0.mp4",
+        "summary.md",
+        "tiny/tiny.overlay.mp4", "tiny/tiny.report.json", "tiny/tiny.track-0.mp4",
+    ]  # fmt: skip  -- nothing for the corrupt file, no *.partial* or hidden temporaries
+    assert not (out / "corrupt").exists()
+    assert not probe(out / "silent" / "silent.overlay.mp4").has_audio
+    silent = __import__("json").loads((out / "silent" / "silent.report.json").read_text())
+    assert silent["settings"]["voice"] is None and silent["faces_enhanced"] > 0
+    noface = __import__("json").loads((out / "noface" / "noface.report.json").read_text())
+    assert noface["status"] == "no faces" and noface["tracks_found"] == 0 and noface["frames_without_faces"] == 25
+    summary = (out / "summary.md").read_text()
+    for name, status in (("corrupt", "failed"), ("tiny", "ok"), ("silent", "ok"), ("noface", "no faces")):
+        assert any(f"{name}.mp4" in line and f"| {status} |" in line for line in summary.splitlines())
+
+    # A second run resumes: finished files are skipped, the corrupt one fails again.
+    stamp = (out / "tiny" / "tiny.report.json").stat().st_mtime_ns
+    again = CliRunner().invoke(cli_app(), args)
+    assert again.exit_code == 1
+    assert (out / "tiny" / "tiny.report.json").stat().st_mtime_ns == stamp
+    summary = (out / "summary.md").read_text()
+    assert summary.count("| skipped |") == 3 and summary.count(".mp4 |") == 4
+
+
+# --- pictures ----------------------------------------------------------------------------
+
+
+def test_image_strip_has_four_tiles(clips, tiny_weights, model, tmp_path):
+    from vidsr.imaging import read_rgb, save_png
+
+    face = sorted(UTKFACE.glob("*.jpg"))[0]
+    r = model.preset.resolution
+    out = tmp_path / "strip.png"
+    args = ["image", str(face), "--audio", str(clips["voice"]), "-o", str(out), "--weights", str(tiny_weights), "--device", "cpu"]
+    result = CliRunner().invoke(cli_app(), args)
+    assert result.exit_code == 0, result.output
+    assert read_rgb(out).shape == (r, 4 * r, 3)
+    assert (tmp_path / "strip.md").exists()
+    # A tiny face (8 px) is simply enhanced: one R x R picture.
+    tiny = tmp_path / "tiny_face.png"
+    save_png(tiny, read_rgb(face)[::25, ::25][:8, :8])
+    result = CliRunner().invoke(cli_app(), ["image", str(tiny), "-o", str(tmp_path / "tiny_out.png"),
+                                            "--weights", str(tiny_weights), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert read_rgb(tmp_path / "tiny_out.png").shape == (r, r, 3)
+
+
+def test_mix_grid_shape(clips, tiny_weights, model, tmp_path):
+    from vidsr.imaging import read_rgb
+
+    faces = sorted(UTKFACE.glob("*.jpg"))[:2]
+    voices = [clips["voice"], MALE, clips["tiny"]]
+    args = ["mix", "--faces", str(faces[0]), "--faces", str(faces[1])]
+    for v in voices:
+        args += ["--voices", str(v)]
+    for f in sorted(UTKFACE.glob("*.jpg"))[2:5]:
+        args += ["--voice-faces", str(f)]
+    out = tmp_path / "grid.png"
+    result = CliRunner().invoke(cli_app(), [*args, "-o", str(out), "--weights", str(tiny_weights), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    r, pad = model.preset.resolution, 2
+    rows, cols = 1 + len(faces), 2 + len(voices)  # top row: the voices' faces
+    assert read_rgb(out).shape == (rows * (r + pad) + pad, cols * (r + pad) + pad, 3)
+    assert "G(E_l(x_l,i) + F(E_l(x_l,i), E_a(a_j)))" in (tmp_path / "grid.md").read_text()
+
+
+# --- paste-back ----------------------------------------------------------------------------
+
+
+def test_feather_mask_and_paste():
+    mask = feather_mask(32, 0.25)
+    assert mask[16, 16] == 1.0 and mask[0, 0] == 0.0 and mask[16, 0] < 0.1
+    frame = np.full((60, 80, 3), 50, np.uint8)
+    face = np.full((16, 16, 3), 200, np.uint8)
+    pasted = paste_face(frame.copy(), face, np.array([30, 20, 50, 40]), colour=False)
+    assert (pasted[25:35, 35:45] == 200).all()  # the middle is the new face
+    untouched = np.ones(frame.shape[:2], bool)
+    untouched[20:40, 30:50] = False
+    assert (pasted[untouched] == 50).all()  # nothing outside the box changes
+    edge = paste_face(frame.copy(), face, np.array([-10, -10, 10, 10]), colour=False)  # half outside
+    assert edge[0, 0, 0] > 50 and (edge[15:, 15:] == 50).all()
+
+
+def test_match_colour_takes_the_reference_colour():
+    rng = np.random.default_rng(0)
+    face = rng.integers(0, 255, (16, 16, 3)).astype(np.uint8)
+    reference = np.zeros((30, 30, 3), np.uint8)
+    reference[...] = (180, 120, 90)  # skin-like
+    out = match_colour(face, reference).reshape(-1, 3).mean(0)
+    assert np.abs(out - (180, 120, 90)).max() < 25
+    assert match_colour(face, reference).std() > 5  # the face's own detail is kept

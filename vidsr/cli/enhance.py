@@ -1,0 +1,130 @@
+"""`vidsr enhance`: super-resolve the tiny faces of videos (a thin wrapper over
+:func:`vidsr.pipeline.enhance_many`), with progress bars and a summary table."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+
+def parse_face_range(text: str | None) -> tuple[float, float] | None:
+    """"MIN:MAX" (either side may be left out: "8:", ":24") -> (min, max) in pixels."""
+    from vidsr.errors import VidsrError
+
+    if text is None:
+        return None
+    parts = text.split(":")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        lo = float(parts[0]) if parts[0].strip() else 1.0
+        hi = float(parts[1]) if parts[1].strip() else math.inf
+    except ValueError:
+        raise VidsrError(f"--face-range must be MIN:MAX in pixels (e.g. 8:16), got {text!r}") from None
+    return lo, hi
+
+
+def summary_markdown(results: list[dict], out: Path) -> str:
+    """The summary table as Markdown."""
+    lines = [f"# vidsr enhance: {len(results)} file(s) into {out}", "",
+             "| file | tracks | frames | status | seconds | note |", "|---|---:|---:|---|---:|---|"]
+    for r in results:
+        note = r["message"].replace("|", "\\|")
+        lines.append(f"| {r['input']} | {'' if r['tracks'] is None else r['tracks']} | "
+                     f"{'' if r['frames'] is None else r['frames']} | {r['status']} | {r['seconds']:.1f} | {note} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a hidden temporary file and a rename."""
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def enhance(
+    inputs: List[Path] = typer.Argument(..., help="Videos, folders of videos, or glob patterns ('clips/*.mp4')."),
+    out: Path = typer.Option(Path("enhanced"), "-o", "--out", help="Output folder: one subfolder per video."),
+    weights: Optional[Path] = typer.Option(None, "--weights", help="Model weights (default: the shipped CPU model)."),
+    mode: str = typer.Option("both", "--mode", help="both | overlay (the whole video) | tracks (one video per face)."),
+    audio: Optional[Path] = typer.Option(None, "--audio", help="Take the voice from this sound or video file instead (mixing, Fig. 1b)."),
+    no_audio: bool = typer.Option(False, "--no-audio", help="Ignore the sound: enhance from the picture alone (E_l only)."),
+    scale: Optional[float] = typer.Option(None, "--scale", help="Enlarge the overlay's frames this much (default: so faces show the model's output size, within 3840x2160)."),
+    inset: bool = typer.Option(False, "--inset", help="Review mode: draw each enhanced face enlarged beside its box instead of replacing it."),
+    compare: bool = typer.Option(False, "--compare", help="Face videos show the low-res input beside the result."),
+    face_range: Optional[str] = typer.Option(None, "--face-range", help="Replace faces MIN:MAX px wide (default 1:16, i.e. up to twice the model's 8 px input)."),
+    smooth: float = typer.Option(0.4, "--smooth", min=0, help="Seconds over which each face's latent code is averaged (0: off)."),
+    detect_every: int = typer.Option(5, "--detect-every", min=1, help="Run the face detector every N frames; follow faces in between."),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda (auto: a GPU if there is one)."),
+    half: bool = typer.Option(False, "--half", help="Run the model in bf16/fp16 (faster on GPUs)."),
+    batch: int = typer.Option(64, "--batch", min=1, help="Faces per model call."),
+) -> None:
+    """Recover the tiny faces (about 8-16 px) in videos by fusing the picture with the voice."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from vidsr.errors import VidsrError
+    from vidsr.media.probe import check_readable
+    from vidsr.pipeline import enhance_many
+
+    if audio is not None and no_audio:
+        raise VidsrError("--audio and --no-audio contradict each other")
+    if audio is not None:
+        check_readable(audio)
+    err = Console(stderr=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        overall = bar.add_task("[bold]videos", total=None)
+        current = bar.add_task("", total=None, visible=False)
+        name = [""]
+
+        def on_file(i: int, n: int, path: Path, result: dict | None) -> None:
+            if result is None:
+                name[0] = escape(path.name)
+                bar.update(overall, total=n, completed=i)
+                bar.update(current, description=name[0], completed=0, total=None, visible=True)
+                return
+            bar.update(overall, completed=i + 1)
+            if result["status"] == "failed":
+                message = result["message"]
+                if str(path) not in message:
+                    message = f"{path}: {message}"
+                bar.console.print(f"vidsr: error: {escape(message)}", highlight=False, soft_wrap=True)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.update(current, description=f"{stage} {name[0]}", completed=done, total=total)
+
+        def warn(message: str) -> None:
+            bar.console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+        results = enhance_many(
+            inputs, out, on_file=on_file, weights=weights, device=device, face_range=parse_face_range(face_range),
+            mode=mode, audio=audio, use_audio=not no_audio, scale=scale, inset=inset, compare=compare,
+            smooth=smooth, detect_every=detect_every, half=half, batch=batch, progress=progress, warn=warn,
+        )
+
+    table = Table(title=f"vidsr enhance -> {out}")
+    for name, justify in (("file", "left"), ("tracks", "right"), ("frames", "right"), ("status", "left"), ("seconds", "right")):
+        table.add_column(name, justify=justify)
+    colours = {"ok": "green", "no faces": "yellow", "skipped": "cyan", "failed": "red"}
+    for r in results:
+        table.add_row(escape(r["input"]), "" if r["tracks"] is None else str(r["tracks"]),
+                      "" if r["frames"] is None else str(r["frames"]),
+                      f"[{colours[r['status']]}]{r['status']}[/]", f"{r['seconds']:.1f}")
+    Console().print(table)
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out / "summary.md", summary_markdown(results, out))
+    failed = sum(r["status"] == "failed" for r in results)
+    if failed:
+        err.print(f"vidsr: error: {failed} of {len(results)} file(s) failed (see {out / 'summary.md'})",
+                  highlight=False, soft_wrap=True)
+        raise typer.Exit(1)

@@ -1,0 +1,136 @@
+"""Putting a super-resolved face back into its frame.
+
+The model's output G(z_f) is a square face of R x R pixels (the crop of
+:func:`vidsr.faces.square_box`, brought to the model's resolution). To put it back it is
+
+1. matched in colour to the original pixels it replaces (:func:`match_colour`): the mean
+   lightness and the mean and spread of the colour channels of CIE Lab are taken from the
+   original, the face's own contrast (its new detail) is kept;
+2. resized to the box and blended in with a feathered mask (:func:`feather_mask`): fully
+   the new face in the middle, fading into the original over the outer ``feather`` of the
+   box, so no seam shows around the square.
+
+:func:`draw_inset` is the review mode: the face is drawn enlarged beside its box instead.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+# The spread of a colour channel may be scaled at most this much (either way): a nearly
+# grey original must not blow the new face's colours up, nor the reverse wash them out.
+MAX_SPREAD_RATIO = 2.0
+
+
+def match_colour(face: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """``face`` (HxWx3 uint8 RGB) with the colour statistics of ``reference`` (any size).
+
+    In CIE Lab: lightness L gets the reference's mean (the face's contrast is kept, since
+    the reference is the blurry original and would flatten the new detail); the colour
+    channels a and b get the reference's mean and standard deviation (ratio clamped to
+    [1/MAX_SPREAD_RATIO, MAX_SPREAD_RATIO]).
+    """
+    src = cv2.cvtColor(np.ascontiguousarray(face), cv2.COLOR_RGB2LAB).astype(np.float32)
+    ref = cv2.cvtColor(np.ascontiguousarray(reference), cv2.COLOR_RGB2LAB).astype(np.float32)
+    out = np.empty_like(src)
+    for c in range(3):
+        s_mean, s_std = float(src[..., c].mean()), float(src[..., c].std())
+        r_mean, r_std = float(ref[..., c].mean()), float(ref[..., c].std())
+        ratio = 1.0
+        if c > 0 and s_std > 1e-3:
+            ratio = float(np.clip(r_std / s_std, 1 / MAX_SPREAD_RATIO, MAX_SPREAD_RATIO))
+        out[..., c] = (src[..., c] - s_mean) * ratio + r_mean
+    out = np.clip(out, 0, 255).round().astype(np.uint8)
+    return cv2.cvtColor(out, cv2.COLOR_LAB2RGB)
+
+
+def feather_mask(size: int, feather: float = 0.2) -> np.ndarray:
+    """A size x size float32 weight: 1 inside, falling smoothly to 0 at the border.
+
+    The shape is a superellipse (|x|^4 + |y|^4 = r^4, a rounded square): the face and
+    the cheeks are kept, the crop's corners (background, hair) fade out first. ``feather``
+    is the width of the fall-off as a fraction of the half side.
+    """
+    if size < 1:
+        raise ValueError(f"size must be positive, got {size}")
+    if not 0 < feather <= 1:
+        raise ValueError(f"feather must be in (0, 1], got {feather}")
+    u = (np.arange(size, dtype=np.float32) + 0.5) / size * 2 - 1
+    r = (u[None, :] ** 4 + u[:, None] ** 4) ** 0.25
+    t = np.clip((1 - r) / feather, 0, 1)
+    return t * t * (3 - 2 * t)  # smoothstep: no visible edge where the ramp starts
+
+
+def _square_pixels(box: np.ndarray) -> tuple[int, int, int]:
+    """The whole-pixel square (x0, y0, side) nearest to ``box`` (xyxy)."""
+    x0, y0, x1, y1 = (float(v) for v in np.asarray(box)[:4])
+    side = max(1, int(round(max(x1 - x0, y1 - y0))))
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    return int(math.floor(cx - side / 2 + 0.5)), int(math.floor(cy - side / 2 + 0.5)), side
+
+
+def _resize(img: np.ndarray, side: int) -> np.ndarray:
+    if img.shape[0] == side and img.shape[1] == side:
+        return img
+    interp = cv2.INTER_AREA if side < img.shape[0] else cv2.INTER_CUBIC
+    return cv2.resize(img, (side, side), interpolation=interp)
+
+
+def paste_face(
+    frame: np.ndarray,
+    face_rgb: np.ndarray,
+    box: np.ndarray,
+    feather: float = 0.2,
+    colour: bool = True,
+) -> np.ndarray:
+    """Blend ``face_rgb`` (square uint8 RGB) into ``frame`` (HxWx3 uint8, changed in place
+    and returned) over the square ``box`` (xyxy in ``frame``'s pixels; the part outside
+    the frame is dropped).
+
+    ``colour``: match the face's colours to the pixels it covers first (:func:`match_colour`).
+    """
+    h, w = frame.shape[:2]
+    x0, y0, side = _square_pixels(box)
+    fx0, fy0 = max(x0, 0), max(y0, 0)
+    fx1, fy1 = min(x0 + side, w), min(y0 + side, h)
+    if fx1 <= fx0 or fy1 <= fy0:
+        return frame
+    face = _resize(np.ascontiguousarray(face_rgb), side)
+    region = frame[fy0:fy1, fx0:fx1]
+    inner = (slice(fy0 - y0, fy1 - y0), slice(fx0 - x0, fx1 - x0))
+    if colour:
+        face = match_colour(face, region)
+    mask = feather_mask(side, feather)[inner][..., None]
+    blended = face[inner].astype(np.float32) * mask + region.astype(np.float32) * (1 - mask)
+    region[...] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+    return frame
+
+
+def draw_inset(
+    frame: np.ndarray,
+    face_rgb: np.ndarray,
+    box: np.ndarray,
+    size: int,
+    colour: tuple[int, int, int] = (255, 210, 0),
+) -> np.ndarray:
+    """Review mode: outline ``box`` and draw ``face_rgb`` enlarged to ``size`` px beside it
+    (right of the box, else left; kept inside the frame), joined to it by a line.
+    ``frame`` is changed in place and returned."""
+    h, w = frame.shape[:2]
+    size = max(2, min(int(size), w, h))
+    x0, y0, x1, y1 = (int(round(float(v))) for v in np.asarray(box)[:4])
+    gap = max(2, size // 16)
+    ix = x1 + gap if x1 + gap + size <= w else x0 - gap - size
+    ix = int(np.clip(ix, 0, w - size))
+    iy = int(np.clip((y0 + y1) // 2 - size // 2, 0, h - size))
+    frame[iy:iy + size, ix:ix + size] = _resize(np.ascontiguousarray(face_rgb), size)
+    thickness = max(1, size // 64)
+    cv2.rectangle(frame, (x0, y0), (x1, y1), colour, thickness)
+    cv2.rectangle(frame, (ix, iy), (ix + size - 1, iy + size - 1), colour, thickness)
+    start = (x1, (y0 + y1) // 2) if ix > x1 else (x0, (y0 + y1) // 2)
+    end = (ix, iy + size // 2) if ix > x1 else (ix + size - 1, iy + size // 2)
+    cv2.line(frame, start, end, colour, thickness)
+    return frame
