@@ -12,7 +12,7 @@ import sys
 import typer
 
 from vidsr import __version__
-from vidsr.cli import detect, doctor, enhance, export, image, mix, prepare, train
+from vidsr.cli import detect, doctor, enhance, evaluate, export, image, mix, prepare, train
 from vidsr.errors import VidsrError
 
 app = typer.Typer(
@@ -45,6 +45,7 @@ app.command("detect")(detect.detect)
 app.command("prepare")(prepare.prepare)
 app.command("train")(train.train)
 app.command("export")(export.export)
+app.command("evaluate")(evaluate.evaluate)
 
 
 def fail(message: str, code: int = 2) -> None:

@@ -10,7 +10,7 @@ import typer
 
 
 def train(
-    stage: str = typer.Option(..., "--stage", help="generator | highres | lowres | audio | fusion | all"),
+    stage: str = typer.Option(..., "--stage", help="generator | highres | lowres | audio | fusion | all; classifiers and lapsrn for evaluate"),
     data: Optional[Path] = typer.Option(None, "--data", help="A prepared set (vidsr prepare) or, for generator/highres, a folder of face photos."),
     runs: Path = typer.Option(Path("runs"), "--runs", help="Root folder of the runs: one subfolder per stage."),
     preset: str = typer.Option("cpu", "--preset", help="Network sizes: cpu, paper or tiny (vidsr/models/presets.json)."),

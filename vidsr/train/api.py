@@ -33,7 +33,7 @@ def train(stage: str, data: Path | None, runs: Path, preset: str = "cpu", steps:
     """Train `stage` ('all' for every stage in order); returns the weights files written."""
     names = STAGE_ORDER if stage == "all" else (stage,)
     if any(n not in STAGE_CLASSES for n in names):
-        raise VidsrError(f"unknown stage '{stage}' (choose from {', '.join(STAGE_ORDER)} or all)")
+        raise VidsrError(f"unknown stage '{stage}' (choose from {', '.join(STAGE_CLASSES)} or all)")
     p = get_preset(preset)
     written = []
     for name in names:

@@ -1,5 +1,6 @@
 """The evaluation classifiers of paper section 4.3, trained by vidsr: C_g and (where the data
-allows) C_i, on the high-res training faces d1 + d2 at the preset's resolution.
+allows) C_i, on the high-res training faces d1 + d2 (C_g at the option ``size``, 32 px by
+default; C_i at the preset's resolution).
 
     min  CE(C_g(aug(x^h)), gender)   [+ CE(C_i(aug(x^h)), identity)]
 
@@ -42,13 +43,16 @@ def identity_classes(data) -> tuple[list[int], str]:
                 ids.add(i)
                 videos[i].add(v)
     shared = sorted(train_ids & test_ids)
+    reasons = []
+    if statistics.median(len(v) for v in videos.values()) < 2:
+        reasons.append("every identity is a single video (for a photo set: one photo with several voice clips), "
+                       "so C_i would recognise the picture, not the person")
     if len(shared) < 2:
-        return [], ("the test identities do not occur in d1+d2, so an identity classifier trained on d1+d2 "
-                    "cannot name them (the paper's test set holds the training speakers, in other videos)")
-    if statistics.median(len(videos[i]) for i in shared) < 2:
-        return [], ("every identity is a single video (for a photo set: one photo with several voice clips), "
-                    "so C_i would recognise the picture, not the person")
-    return shared, ""
+        reasons.append("the test identities do not occur in d1+d2, so a classifier trained on d1+d2 cannot name them "
+                       "(the paper's test set holds the training speakers, in other videos)")
+    elif statistics.median(len(videos[i]) for i in shared) < 2 and not reasons:
+        reasons.append("the identities shared by training and test are single videos")
+    return ([], "; and ".join(reasons)) if reasons else (shared, "")
 
 
 class ClassifiersStage:
@@ -58,12 +62,13 @@ class ClassifiersStage:
         self.ctx = ctx
         o = ctx.options
         self.batch_size = int(o["batch"])
-        self.C_g = FaceClassifier(ctx.preset, 2).to(ctx.device)
+        size = min(int(o.get("size", 32)), ctx.preset.resolution)
+        self.C_g = FaceClassifier(size, 2, int(o.get("width", 16))).to(ctx.device)
         nets = {"C_g": self.C_g}
         classes, self.no_identity_reason = identity_classes(ctx.data)
         self.C_i = None
         if classes:
-            self.C_i = FaceClassifier(ctx.preset, len(classes)).to(ctx.device)
+            self.C_i = FaceClassifier(ctx.preset.resolution, len(classes), int(o.get("identity_width", 32))).to(ctx.device)
             self.C_i.classes.copy_(torch.tensor(classes))
             nets["C_i"] = self.C_i
             lookup = torch.full((max(classes) + 1,), -1, dtype=torch.long)
