@@ -7,20 +7,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
+from vidsr.data.shards import resize_face
 from vidsr.data.splits import is_test_identity
 from vidsr.errors import VidsrError
 from vidsr.imaging import read_rgb
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
-
-
-def _resize(rgb: np.ndarray, size: int) -> np.ndarray:
-    interp = cv2.INTER_AREA if rgb.shape[0] > size else cv2.INTER_CUBIC
-    return cv2.resize(rgb, (size, size), interpolation=interp)
 
 
 def load_face_images(source: Path, size: int, include_test: bool = False, limit: int | None = None) -> torch.Tensor:
@@ -35,7 +30,7 @@ def load_face_images(source: Path, size: int, include_test: bool = False, limit:
             # A person has several clips (one row each) but one face: keep each face once.
             keep = [i for i, ident in enumerate(tensors["identity"].tolist()) if not (ident in identities or identities.add(ident))]
             hr = tensors["hr"].numpy()[keep]
-            chunks.append(np.stack([_resize(im, size) for im in hr]) if len(hr) else np.zeros((0, size, size, 3), np.uint8))
+            chunks.append(np.stack([resize_face(im, size) for im in hr]) if len(hr) else np.zeros((0, size, size, 3), np.uint8))
             seen += len(hr)
             if limit and seen >= limit:
                 break
@@ -46,7 +41,7 @@ def load_face_images(source: Path, size: int, include_test: bool = False, limit:
             files = [p for p in files if not is_test_identity(p.name)]
         files = files[:limit] if limit else files
         faces = [read_rgb(p) for p in files]
-        arr = np.stack([_resize(f, size) for f in faces if f is not None]) if files else np.zeros((0, size, size, 3), np.uint8)
+        arr = np.stack([resize_face(f, size) for f in faces if f is not None]) if files else np.zeros((0, size, size, 3), np.uint8)
     else:
         raise VidsrError(f"no training data at {source} (expected a folder of face images or a prepared set)")
     if len(arr) == 0:
