@@ -121,6 +121,15 @@ def sr_consistency(G: nn.Module, z: torch.Tensor, x_l: torch.Tensor) -> torch.Te
     return F.mse_loss(downsample(G(z), x_l.shape[-1]), x_l)
 
 
+def code_and_sr_loss(G: nn.Module, z: torch.Tensor, z_target: torch.Tensor, x_l: torch.Tensor,
+                     lam: float) -> tuple[torch.Tensor, dict[str, float]]:
+    """The loss shape of eq. (2) and eq. (4): |z - z_target|_1 + lam |D o G(z) - x_l|^2."""
+    l_code = F.l1_loss(z.float(), z_target)
+    l_sr = sr_consistency(G, z, x_l).float()
+    loss = l_code + lam * l_sr
+    return loss, {"loss": loss.item(), "l1_code": l_code.item(), "sr_mse": l_sr.item()}
+
+
 def adam(params, lr: float) -> torch.optim.Adam:
     """The paper's optimiser for every encoder: Adam with a fixed learning rate."""
     return torch.optim.Adam(params, lr=lr)

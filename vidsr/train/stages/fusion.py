@@ -11,12 +11,11 @@ E_a it used.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from vidsr.audio.spectrogram import log_spectrogram
 from vidsr.imaging import upsample_nearest
 from vidsr.train.context import TrainContext
-from vidsr.train.stages.common import Batches, adam, build, fixed_samples, frozen, lowres_of, sr_consistency
+from vidsr.train.stages.common import Batches, adam, build, code_and_sr_loss, fixed_samples, frozen, lowres_of
 
 
 def variant_name(layers: int, finetune_audio: bool) -> str:
@@ -65,11 +64,9 @@ class FusionStage:
             z, z_l = self.E_h(x_h), self.E_l(x_l)
         with self.ctx.autocast():
             z_f = self.F(z_l, self.E_a(log_spectrogram(batch["audio"])))
-            l_code = F.l1_loss(z_f.float(), z)
-            l_sr = sr_consistency(self.G, z_f, x_l).float()
-            loss = l_code + l_sr
+            loss, logged = code_and_sr_loss(self.G, z_f, z, x_l, lam=1.0)  # eq. (4) weighs both terms alike
         self.ctx.optimize(self.opt, loss)
-        return {"loss": loss.item(), "l1_code": l_code.item(), "sr_mse": l_sr.item()}
+        return logged
 
     @torch.no_grad()
     def samples(self):

@@ -8,11 +8,10 @@ x^l is x^h bicubic-downsampled to the low-res size; both terms are means over el
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from vidsr.imaging import upsample_nearest
 from vidsr.train.context import TrainContext
-from vidsr.train.stages.common import Batches, adam, build, fixed_samples, frozen, lowres_of, sr_consistency
+from vidsr.train.stages.common import Batches, adam, build, code_and_sr_loss, fixed_samples, frozen, lowres_of
 
 
 class LowResStage:
@@ -48,12 +47,9 @@ class LowResStage:
         with torch.no_grad():
             z_h = self.E_h(x_h)
         with self.ctx.autocast():
-            z_l = self.E_l(x_l)
-            l_code = F.l1_loss(z_l.float(), z_h)
-            l_sr = sr_consistency(self.G, z_l, x_l).float()
-            loss = l_code + self.lam * l_sr
+            loss, logged = code_and_sr_loss(self.G, self.E_l(x_l), z_h, x_l, self.lam)
         self.ctx.optimize(self.opt, loss)
-        return {"loss": loss.item(), "l1_code": l_code.item(), "sr_mse": l_sr.item()}
+        return logged
 
     @torch.no_grad()
     def samples(self):
