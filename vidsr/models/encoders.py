@@ -87,13 +87,3 @@ class AudioEncoder(nn.Module):
     def forward(self, spec: torch.Tensor) -> torch.Tensor:
         """spec: [B, 1, 257, 257] log-spectrogram in [-1, 1] (see vidsr.audio.spectrogram)."""
         return self.fc(self.convs(spec).flatten(1)).view(-1, *self.latent_shape)
-
-
-def _count(m: nn.Module) -> int:
-    return sum(p.numel() for p in m.parameters())
-
-
-def parameter_counts(preset: Preset) -> dict[str, int]:
-    return {name: _count(cls(preset)) for name, cls in
-            (("E_h", HighResEncoder), ("E_l", LowResEncoder), ("E_a", AudioEncoder))}
-

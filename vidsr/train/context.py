@@ -92,10 +92,3 @@ class TrainContext:
                     g.copy_(flat[offset:offset + g.numel()].view_as(g))
                     offset += g.numel()
         opt.step()
-
-    def all_mean(self, value: torch.Tensor) -> torch.Tensor:
-        if self.world_size > 1:
-            value = value.detach().clone()
-            dist.all_reduce(value)
-            value /= self.world_size
-        return value

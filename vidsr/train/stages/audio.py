@@ -31,7 +31,7 @@ class AudioStage:
         ctx.replicate(self.E_a)
         self.opt = adam(self.E_a.parameters(), float(o["lr"]))
         self.fixed = fixed_samples(ctx, "d1", with_audio=True)
-        self.data = None
+        self.data = Batches(ctx, "d1", self.batch_size, with_audio=True, augment_audio=self.augment)
         self.recorded_options = {"augment_audio": self.augment}
 
     def networks(self):
@@ -41,10 +41,7 @@ class AudioStage:
         return {"E_a": self.opt}
 
     def train_step(self, step: int) -> dict[str, float]:
-        if self.data is None:
-            self.data = Batches(self.ctx, "d1", self.batch_size, with_audio=True, augment_audio=self.augment,
-                                seed=self.ctx.seed + step)
-        batch = next(self.data)
+        batch = self.data.take(step)
         with torch.no_grad():
             target = flip_average(self.E_h, batch["hr"])
         with self.ctx.autocast():

@@ -80,7 +80,7 @@ class ClassifiersStage:
         self.gen = torch.Generator().manual_seed(ctx.seed * 1000 + ctx.rank + 7)
         ds = ShardDataset(ctx.data, TRAIN_SPLITS, shuffle=False, with_audio=False, hr_size=ctx.preset.resolution, epochs=1)
         self.fixed = torch.stack([s["hr"] for s in islice(iter(ds), 8)]).to(ctx.device)
-        self.data = None
+        self.data = Batches(ctx, TRAIN_SPLITS, self.batch_size, with_audio=False)
         self.recorded_options = {"identity_classes": len(classes), "no_identity_reason": self.no_identity_reason}
 
     def networks(self):
@@ -104,9 +104,7 @@ class ClassifiersStage:
         return target
 
     def train_step(self, step: int) -> dict[str, float]:
-        if self.data is None:
-            self.data = Batches(self.ctx, TRAIN_SPLITS, self.batch_size, with_audio=False, seed=self.ctx.seed + step)
-        batch = next(self.data)
+        batch = self.data.take(step)
         x = augment(batch["hr"], self.gen)
         gender = torch.as_tensor(batch["gender"], device=x.device)
         known = gender >= 0

@@ -18,7 +18,7 @@ from vidsr.models.discriminator import Discriminator
 from vidsr.models.encoders import AudioEncoder, HighResEncoder, LowResEncoder
 from vidsr.models.fusion import Fusion
 from vidsr.models.generator import Generator
-from vidsr.models.io import load_networks, networks_in
+from vidsr.models.io import load_networks
 from vidsr.train.context import TrainContext
 from vidsr.train.loop import WEIGHTS
 
@@ -44,34 +44,36 @@ def frozen(ctx: TrainContext, stage: str, names: tuple[str, ...]) -> dict[str, n
     return {n: m.eval().requires_grad_(False) for n, m in nets.items()}
 
 
-def trained_in(ctx: TrainContext, stage: str) -> list[str]:
-    return networks_in(ctx.stage_dir(stage) / WEIGHTS)
-
-
 class Batches:
     """Endless batches from a prepared set (vidsr.data.shards), collated on the device.
 
-    `seed` changes the stream so that a resumed run does not replay the batches it saw.
+    The stream starts at the first :meth:`take`, seeded by that step, so that a resumed run
+    does not replay the batches it saw before the interruption.
     """
 
     def __init__(self, ctx: TrainContext, splits, batch: int, with_audio: bool, augment_audio: bool = False,
-                 seed: int = 0, workers: int = 1):
-        from vidsr.data.shards import ShardDataset
-
+                 workers: int = 1):
         if ctx.data is None or not (Path(ctx.data) / "meta.json").exists():
             raise VidsrError("this stage needs a prepared set: --data SET (made by vidsr prepare)")
-        self.ctx = ctx
-        self.dataset = ShardDataset(ctx.data, splits, shuffle=True, seed=seed, with_audio=with_audio,
-                                    augment_audio=augment_audio, hr_size=ctx.preset.resolution)
-        self.loader = torch.utils.data.DataLoader(self.dataset, batch_size=batch, num_workers=workers,
-                                                  persistent_workers=workers > 0)
-        self._it = iter(self.loader)
+        self.ctx, self.splits, self.batch, self.workers = ctx, splits, batch, workers
+        self.with_audio, self.augment_audio = with_audio, augment_audio
+        self._it = None
 
-    def __next__(self) -> dict[str, torch.Tensor]:
+    def _start(self, step: int) -> None:
+        from vidsr.data.shards import ShardDataset
+
+        dataset = ShardDataset(self.ctx.data, self.splits, shuffle=True, seed=self.ctx.seed + step,
+                               with_audio=self.with_audio, augment_audio=self.augment_audio,
+                               hr_size=self.ctx.preset.resolution)
+        loader = torch.utils.data.DataLoader(dataset, batch_size=self.batch, num_workers=self.workers,
+                                             persistent_workers=self.workers > 0)
+        self._it = iter(loader)
+
+    def take(self, step: int) -> dict[str, torch.Tensor]:
+        """The batch for `step`."""
+        if self._it is None:
+            self._start(step)
         return {k: v.to(self.ctx.device) if torch.is_tensor(v) else v for k, v in next(self._it).items()}
-
-    def __iter__(self):
-        return self
 
 
 class ImageBatches:

@@ -44,7 +44,7 @@ class FusionStage:
         self.opt = adam(params, float(o["lr"]))
         self.augment = bool(o.get("augment", True))
         self.fixed = fixed_samples(ctx, "d2", with_audio=True)
-        self.data = None
+        self.data = Batches(ctx, "d2", self.batch_size, with_audio=True, augment_audio=self.augment)
         self.recorded_options = {"fusion": self.fusion_key, "finetune_audio": self.finetune_audio, "augment_audio": self.augment}
 
     def networks(self):
@@ -54,10 +54,7 @@ class FusionStage:
         return {"fusion": self.opt}
 
     def train_step(self, step: int) -> dict[str, float]:
-        if self.data is None:
-            self.data = Batches(self.ctx, "d2", self.batch_size, with_audio=True, augment_audio=self.augment,
-                                seed=self.ctx.seed + step)
-        batch = next(self.data)
+        batch = self.data.take(step)
         x_h = batch["hr"]
         x_l = lowres_of(self.ctx, x_h)
         with torch.no_grad():

@@ -32,7 +32,7 @@ class LapSRNStage:
         self.opt = adam(self.net.parameters(), float(o["lr"]))
         self.gen = torch.Generator().manual_seed(ctx.seed * 1000 + ctx.rank + 11)
         self.fixed = fixed_samples(ctx, "test", with_audio=False)["hr"]
-        self.data = None
+        self.data = Batches(ctx, TRAIN_SPLITS, self.batch_size, with_audio=False)
         self.recorded_options = {"width": self.net.width, "depth": self.net.depth, "levels": self.net.levels}
 
     def networks(self):
@@ -49,9 +49,7 @@ class LapSRNStage:
             self.gen.set_state(extra["batch_gen"])
 
     def train_step(self, step: int) -> dict[str, float]:
-        if self.data is None:
-            self.data = Batches(self.ctx, TRAIN_SPLITS, self.batch_size, with_audio=False, seed=self.ctx.seed + step)
-        x_h = next(self.data)["hr"]
+        x_h = self.data.take(step)["hr"]
         flip = (torch.rand(len(x_h), generator=self.gen) < 0.5).to(x_h.device)
         x_h = torch.where(flip[:, None, None, None], x_h.flip(-1), x_h)
         x_l = lowres_of(self.ctx, x_h)

@@ -28,12 +28,7 @@ class LowResStage:
         ctx.replicate(self.E_l)
         self.opt = adam(self.E_l.parameters(), float(o["lr"]))
         self.fixed = fixed_samples(ctx, "d1", with_audio=False)
-        self.data = None
-
-    def _batches(self, step: int) -> Batches:
-        if self.data is None:  # built lazily so a resumed run draws a fresh stream
-            self.data = Batches(self.ctx, "d1", self.batch_size, with_audio=False, seed=self.ctx.seed + step)
-        return self.data
+        self.data = Batches(ctx, "d1", self.batch_size, with_audio=False)
 
     def networks(self):
         return {"E_l": self.E_l}
@@ -42,7 +37,7 @@ class LowResStage:
         return {"E_l": self.opt}
 
     def train_step(self, step: int) -> dict[str, float]:
-        x_h = next(self._batches(step))["hr"]
+        x_h = self.data.take(step)["hr"]
         x_l = lowres_of(self.ctx, x_h)
         with torch.no_grad():
             z_h = self.E_h(x_h)
