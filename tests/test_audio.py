@@ -7,15 +7,19 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import GRID
 from vidsr.audio import (
     HOP,
     N_FFT,
     WINDOW_SAMPLES,
     WINDOW_SECONDS,
     AudioWindows,
+    StreamWindows,
     log_spectrogram,
     window_at,
 )
+from vidsr.errors import NoAudioError
+from vidsr.media import AudioStream, audio_length, load_audio, run_ffmpeg
 
 SR = 16000
 
@@ -119,3 +123,36 @@ def test_audio_windows_exact_and_bounded_cache():
         small.spectrogram(t)
     assert small.positions_computed == 4
     assert len(small._cache) == 2
+
+
+@pytest.mark.skipif(not (GRID / "bbaf2n.mpg").exists(), reason=f"shared data not found: {GRID}")
+@pytest.mark.parametrize("chunk", [16000, 777])
+def test_streamed_windows_equal_audio_windows_over_a_real_clip(chunk):
+    """Every frame of a GRID clip (25 fps) and 2.5 s past its end, in batches as enhance_video
+    asks: the streamed sound gives the very same spectrograms, holding only about one window."""
+    clip = GRID / "bbaf2n.mpg"
+    wave = load_audio(clip)  # mp2 at 44.1 kHz, resampled to 16 kHz
+    whole = AudioWindows(wave, hop=0.5)
+    times = np.arange(0, len(wave) / SR + 2.5, 1 / 25)
+    with AudioStream(clip, chunk=chunk) as stream:
+        streamed = StreamWindows(stream, hop=0.5)
+        for i in range(0, len(times), 16):
+            batch = times[i : i + 16]
+            assert torch.equal(streamed.spectrograms(batch), whole.spectrograms(batch))
+            assert stream._buffer.size < WINDOW_SAMPLES + chunk
+        assert streamed.positions_computed == whole.positions_computed
+        assert stream.length == len(wave) and stream._process is None  # read to the end; ffmpeg done
+        # Going back to the start decodes the track again: still the same values.
+        again = StreamWindows(stream, hop=0.5)
+        assert torch.equal(again.spectrograms([0.0, 1.3]), AudioWindows(wave).spectrograms([0.0, 1.3]))
+        np.testing.assert_array_equal(stream.samples(-5, 10), np.r_[np.zeros(5, np.float32), wave[:10]])
+    assert audio_length(clip) == len(wave)
+
+
+def test_audio_stream_of_a_file_without_sound(tmp_path):
+    silent = tmp_path / "silent.mp4"
+    run_ffmpeg(["-f", "lavfi", "-i", "testsrc=size=64x48:rate=25:duration=1", "-y", str(silent)])
+    with pytest.raises(NoAudioError, match="has no audio track"):
+        audio_length(silent)
+    with AudioStream(silent) as stream, pytest.raises(NoAudioError):
+        stream.samples(0, 10)

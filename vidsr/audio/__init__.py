@@ -9,7 +9,7 @@ from vidsr.audio.spectrogram import (
     WINDOW_SECONDS,
     log_spectrogram,
 )
-from vidsr.audio.windows import AudioWindows, window_at
+from vidsr.audio.windows import AudioWindows, StreamWindows, window_at, window_span
 
 __all__ = [
     "HOP",
@@ -19,6 +19,8 @@ __all__ = [
     "WINDOW_SAMPLES",
     "WINDOW_SECONDS",
     "AudioWindows",
+    "StreamWindows",
     "log_spectrogram",
     "window_at",
+    "window_span",
 ]

@@ -16,7 +16,7 @@ import re
 import shutil
 import subprocess
 import threading
-from typing import Callable
+from typing import Callable, TypeVar
 
 from vidsr.errors import MediaError
 
@@ -192,3 +192,26 @@ class FFmpegProcess:
                     pipe.close()
                 except OSError:  # stdin of a dead process: broken pipe on flush
                     pass
+
+
+_Reader = TypeVar("_Reader", bound="ProcessReader")
+
+
+class ProcessReader:
+    """Something that reads from one running :class:`FFmpegProcess` at a time
+    (``_process``, None when nothing runs): :meth:`close`, or leaving a ``with`` block,
+    stops it."""
+
+    _process: FFmpegProcess | None = None
+
+    def close(self) -> None:
+        """Stop the running decode, if any."""
+        if self._process is not None:
+            self._process.kill()
+            self._process = None
+
+    def __enter__(self: _Reader) -> _Reader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

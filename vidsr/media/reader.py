@@ -17,7 +17,7 @@ from typing import Iterator
 import numpy as np
 
 from vidsr.errors import MediaError
-from vidsr.media.ffmpeg import FFmpegProcess, file_arg, fps_mode_args
+from vidsr.media.ffmpeg import FFmpegProcess, ProcessReader, file_arg, fps_mode_args
 from vidsr.media.probe import VideoInfo, probe
 
 # "[Parsed_showinfo_1 @ 0x...] n:   0 pts:      0 pts_time:0       duration: ..."
@@ -92,7 +92,7 @@ class Frame:
     image: np.ndarray
 
 
-class VideoReader:
+class VideoReader(ProcessReader):
     """Read the frames of a video file in order.
 
     >>> with VideoReader("clip.mp4", size=(128, 96)) as reader:
@@ -145,18 +145,6 @@ class VideoReader:
             process.kill()
             if self._process is process:
                 self._process = None
-
-    def close(self) -> None:
-        """Stop the running decode, if any."""
-        if self._process is not None:
-            self._process.kill()
-            self._process = None
-
-    def __enter__(self) -> VideoReader:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def __len__(self) -> int:
         """The estimated number of frames (see VideoInfo.num_frames)."""

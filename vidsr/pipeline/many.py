@@ -1,0 +1,109 @@
+"""Many videos with one loaded model: :func:`enhance_many`, what `vidsr enhance` runs."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import glob
+import os
+import time
+from pathlib import Path
+from typing import Callable, Iterable
+
+from vidsr.errors import VidsrError
+from vidsr.pipeline.constants import VIDEO_EXTENSIONS
+from vidsr.pipeline.model import load_model, make_detector, model_device
+from vidsr.pipeline.options import check_options
+from vidsr.pipeline.video import enhance_video
+
+
+def expand_inputs(inputs: Iterable[str | os.PathLike], extensions: frozenset[str] = VIDEO_EXTENSIONS) -> list[Path]:
+    """Files as given, folders searched (recursively) for ``extensions``, globs expanded,
+    "a.mp4,b.mp4" split; in order, without repeats. A name that is none of these is
+    kept (it fails later, with its own message)."""
+    found: list[Path] = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            found += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in extensions)
+        elif not p.exists() and glob.has_magic(str(item)):
+            found += expand_inputs(sorted(glob.glob(str(item), recursive=True)), extensions)
+        elif not p.exists() and "," in str(item):
+            found += expand_inputs([part for part in str(item).split(",") if part], extensions)
+        else:
+            found.append(p)
+    return list(dict.fromkeys(found))
+
+
+def _output_folders(files: list[Path], outdir: Path) -> list[Path]:
+    """One subfolder per file, named by its stem (-2, -3, ... for repeated stems)."""
+    seen: dict[str, int] = {}
+    folders = []
+    for f in files:
+        n = seen[f.stem] = seen.get(f.stem, 0) + 1
+        folders.append(outdir / (f.stem if n == 1 else f"{f.stem}-{n}"))
+    return folders
+
+
+def enhance_many(
+    inputs: Iterable[str | os.PathLike],
+    outdir: str | os.PathLike,
+    *,
+    on_file: Callable[[int, int, Path, dict | None], None] | None = None,
+    weights: str | os.PathLike | None = None,
+    device: str = "auto",
+    face_range: tuple[float, float] | None = None,
+    **options,
+) -> list[dict]:
+    """:func:`enhance_video` for every video of ``inputs`` (files, folders, globs), each
+    into ``outdir/<stem>/``, with the model and the detector loaded once.
+
+    A file whose report already exists is skipped (so an interrupted run resumes); a file
+    that fails (:class:`VidsrError`) is reported and the others go on. ``on_file(i, n,
+    path, result)`` is called before (result None) and after each file. Returns one dict
+    per file: input, folder, status ("ok", "no faces", "skipped", "failed"), message,
+    tracks, frames, seconds, report (the report's path).
+    """
+    from vidsr.weights import resolve_weights
+
+    check_options(face_range=face_range, **options)
+    if options.get("audio") is not None:
+        from vidsr.media.probe import check_readable
+
+        check_readable(options["audio"])
+    outdir = Path(outdir)
+    # Our own outputs are not inputs (an output folder inside an input folder).
+    files = [f for f in expand_inputs(inputs) if outdir.resolve() not in f.resolve().parents]
+    if not files:
+        raise VidsrError("no videos found in the given inputs")
+    weights = resolve_weights(weights)
+    model = load_model(weights, device)
+    dev = model_device(model)
+    detector = make_detector(dev, face_range)
+    results = []
+    for i, (f, folder) in enumerate(zip(files, _output_folders(files, outdir))):
+        if on_file:
+            on_file(i, len(files), f, None)
+        report_path = folder / f"{f.stem}.report.json"
+        result = {"input": str(f), "folder": str(folder), "status": "skipped", "message": "",
+                  "tracks": None, "frames": None, "seconds": 0.0, "report": str(report_path)}
+        started = time.perf_counter()
+        if report_path.exists():
+            result["message"] = "already done (its report exists)"
+        else:
+            try:
+                report = enhance_video(f, folder, model=model, detector=detector, face_range=face_range,
+                                       weights=weights, **options)
+            except VidsrError as e:
+                result.update(status="failed", message=str(e))
+                with contextlib.suppress(OSError):
+                    folder.rmdir()  # only if this run left it empty
+            else:
+                result.update(status=report["status"], tracks=report["tracks_enhanced"], frames=report["frames"],
+                              message="; ".join(report["warnings"]))
+        result["seconds"] = round(time.perf_counter() - started, 2)
+        results.append(result)
+        if on_file:
+            on_file(i, len(files), f, result)
+        gc.collect()
+    return results

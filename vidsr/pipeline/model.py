@@ -1,0 +1,41 @@
+"""Loading the model and the face detector, and the model's precision."""
+
+from __future__ import annotations
+
+import contextlib
+
+
+def load_model(weights=None, device: str = "auto"):
+    """The FaceSR model (E_l, E_a, F, G) from ``weights`` (default: the shipped model)."""
+    from vidsr.models.facesr import FaceSR
+    from vidsr.train.context import pick_device
+    from vidsr.weights import resolve_weights
+
+    return FaceSR.load(resolve_weights(weights), pick_device(device))
+
+
+def model_device(model):
+    """The device the model's weights are on."""
+    return next(model.parameters()).device
+
+
+def make_detector(device, face_range: tuple[float, float] | None):
+    """The face detector, on the model's device. It looks for faces from 8 px (the
+    detector's usual floor), or from a smaller ``face_range`` minimum (4 px at the least;
+    slower: the enlarged frame it searches grows with (12 / min)^2)."""
+    from vidsr.faces import TinyFaceDetector
+
+    min_face = 8 if face_range is None else int(max(4, min(8, face_range[0])))
+    return TinyFaceDetector(device="cuda" if device.type == "cuda" else "cpu", min_face=min_face)
+
+
+def autocast_factory(device, half: bool):
+    """Mixed precision for ``half``: bf16 (fp16 on GPUs without bf16); else a no-op."""
+    import torch
+
+    if not half:
+        return contextlib.nullcontext
+    dtype = torch.bfloat16
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        dtype = torch.float16
+    return lambda: torch.autocast(device.type, dtype=dtype)

@@ -1,0 +1,41 @@
+"""The options of :func:`vidsr.pipeline.enhance_video`: their checks and defaults."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vidsr.errors import VidsrError
+from vidsr.pipeline.constants import DEFAULT_SMOOTH, MAX_OUTPUT, MODES
+
+
+def default_face_range(lowres: int) -> tuple[float, float]:
+    """The faces replaced by default: any detected face up to 2x the model's input (16 px for
+    an 8 px input). A bigger face shrunk to l x l would lose more detail than G puts back."""
+    return (1.0, 2.0 * lowres)
+
+
+def check_options(mode: str = "both", batch: int = 64, detect_every: int = 5, smooth: float = DEFAULT_SMOOTH,
+                  scale: float | None = None, face_range: tuple[float, float] | None = None, **_) -> None:
+    """VidsrError for an option :func:`enhance_video` cannot use."""
+    if mode not in MODES:
+        raise VidsrError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if batch < 1:
+        raise VidsrError(f"batch must be at least 1, got {batch}")
+    if detect_every < 1:
+        raise VidsrError(f"detect_every must be at least 1, got {detect_every}")
+    if smooth < 0:
+        raise VidsrError(f"smooth must be >= 0 seconds, got {smooth}")
+    if scale is not None and not scale > 0:
+        raise VidsrError(f"scale must be positive, got {scale}")
+    if face_range is not None and not 0 < face_range[0] <= face_range[1]:
+        raise VidsrError(f"face range must be MIN:MAX with 0 < MIN <= MAX, got {face_range[0]:g}:{face_range[1]:g}")
+
+
+def default_scale(width: int, height: int, resolution: int, crop_sides: list[float]) -> float:
+    """Enough enlargement for the median face crop to show the model's R pixels, keeping
+    the frame within MAX_OUTPUT; at least 1."""
+    if not crop_sides:
+        return 1.0
+    wanted = resolution / float(np.median(crop_sides))
+    cap = min(MAX_OUTPUT[0] / width, MAX_OUTPUT[1] / height)
+    return round(max(1.0, min(wanted, cap)), 2)

@@ -1,0 +1,104 @@
+"""Single pictures: the authors' demo strip (`vidsr image`) and the mixing of faces with
+other people's voices (`vidsr mix`, Fig. 1b, Fig. 5)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from vidsr.pipeline.model import model_device
+
+
+def face_input(rgb: np.ndarray, model):
+    """A face picture -> (its R x R high-res tile or None, x_l [1, 3, l, l] in [-1, 1]).
+
+    A picture at least 2l px on its shorter side is a high-res face: its centre square is
+    resized to R and reduced by D (bicubic, :meth:`FaceSR.lowres`) to l x l, as in the
+    authors' demo. A smaller one is a tiny face: its centre square is the input itself.
+    """
+    from vidsr.data.utkface import center_square
+    from vidsr.faces import resize_image
+    from vidsr.imaging import from_uint8
+
+    l, r = model.preset.lowres, model.preset.resolution
+    square = np.ascontiguousarray(center_square(rgb))
+    dev = model_device(model)
+    if min(rgb.shape[:2]) >= 2 * l:
+        high = np.array(resize_image(square, r))  # writable, for torch
+        return high, model.lowres(from_uint8(high)[None].to(dev))
+    return None, from_uint8(np.array(resize_image(square, l)))[None].to(dev)
+
+
+def voice_code(path: str | os.PathLike, model):
+    """z_a = E_a(a) [1, k, d] for the 4 s of voice in the middle of ``path`` (sound or video)."""
+    from vidsr.audio import log_spectrogram, window_at
+    from vidsr.media import SAMPLE_RATE, load_audio
+
+    wave = load_audio(path)
+    spec = log_spectrogram(window_at(wave, len(wave) / SAMPLE_RATE / 2))[None]
+    return model.encode_audio(spec.to(model_device(model)))
+
+
+def _tile(image: np.ndarray | None, size: int) -> np.ndarray:
+    """An RGB picture as a size x size tile (nearest when enlarging, for low-res inputs);
+    white for None."""
+    import cv2
+
+    if image is None:
+        return np.full((size, size, 3), 255, np.uint8)
+    interp = cv2.INTER_NEAREST if image.shape[0] < size else cv2.INTER_AREA
+    return cv2.resize(np.ascontiguousarray(image), (size, size), interpolation=interp)
+
+
+def enhance_face(rgb: np.ndarray, model, voice=None) -> tuple[np.ndarray, list[str]]:
+    """One face picture through the model, as an RGB strip of R x R tiles and their names.
+
+    High-res face: [high-res | low-res input (nearest) | E_l only | fused], the authors'
+    demo (the fused tile only with a ``voice``, z_a from :func:`voice_code`). Tiny face:
+    just the result, G(z_f) (or G(z_l) without a voice).
+    """
+    import torch
+
+    from vidsr.imaging import to_uint8
+
+    r = model.preset.resolution
+    with torch.inference_mode():
+        high, x_l = face_input(rgb, model)
+        z_l = model.encode_lowres(x_l)
+        alone = to_uint8(model.generate(z_l))[0]
+        fused = to_uint8(model.generate(model.fuse(z_l, voice)))[0] if voice is not None else None
+    if high is None:
+        return (fused if fused is not None else alone), ["fused" if fused is not None else "E_l only"]
+    tiles = [high, _tile(to_uint8(x_l)[0], r), alone] + ([fused] if fused is not None else [])
+    names = ["high-res", "low-res input", "E_l only"] + (["fused"] if fused is not None else [])
+    return np.concatenate(tiles, axis=1), names
+
+
+def mix_faces(faces: list[np.ndarray], voices: list, model, voice_faces: list[np.ndarray] | None = None,
+              pad: int = 2) -> np.ndarray:
+    """The paper's Fig. 5: one row per face, one column per voice.
+
+    Row i: [face i | its low-res input (nearest) | G(E_l(x_l,i) + F(E_l(x_l,i), z_a,j)) for
+    each voice code z_a,j (:func:`voice_code`)]. ``voice_faces``: the voices' own faces,
+    drawn as a first row above their columns. Tiles are R x R with ``pad`` px of white.
+    """
+    import torch
+
+    from vidsr.data.utkface import center_square
+    from vidsr.imaging import from_uint8, grid, to_uint8
+
+    r = model.preset.resolution
+    rows = []
+    if voice_faces:
+        rows.append([_tile(None, r), _tile(None, r)] + [_tile(center_square(v), r) for v in voice_faces])
+    with torch.inference_mode():
+        for rgb in faces:
+            high, x_l = face_input(rgb, model)
+            low = _tile(to_uint8(x_l)[0], r)
+            z_l = model.encode_lowres(x_l)
+            z_f = torch.cat([model.fuse(z_l, z_a) for z_a in voices]) if voices else z_l[:0]
+            mixed = list(to_uint8(model.generate(z_f))) if voices else []
+            rows.append([high if high is not None else low, low] + mixed)
+    tiles = np.stack([t for row in rows for t in row])
+    return grid(from_uint8(tiles), nrow=len(rows[0]), pad=pad)
