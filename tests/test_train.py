@@ -16,7 +16,7 @@ from vidsr.models.discriminator import Discriminator
 from vidsr.models.encoders import AudioEncoder, HighResEncoder, LowResEncoder
 from vidsr.models.fusion import Fusion
 from vidsr.models.generator import Generator
-from vidsr.models.io import load_networks, save_networks
+from vidsr.models.io import load_networks, networks_in, save_networks
 from vidsr.models.presets import get_preset
 from vidsr.train.api import train
 from vidsr.train.checkpoint import Checkpointer
@@ -65,6 +65,9 @@ def test_all_stages_run_and_losses_fall(tiny_set, tmp_path):
         first, last = rows[0][key], rows[-1][key]
         assert last < first, f"{stage}: {key} went from {first} to {last}"
         assert (runs / stage / "samples").is_dir() and list((runs / stage / "samples").glob("*.png"))
+    audio = stats(runs / "audio")
+    assert "gender_ce" in audio[0] and json.loads((runs / "audio" / "options.json").read_text())["gender_weight"] > 0
+    assert networks_in(runs / "audio" / "weights.safetensors") == ["E_a"]  # the voice-gender head is training-only
     opts = json.loads((runs / "highres" / "options.json").read_text())
     assert opts["perceptual"] == "discriminator"  # no VGG16 weights here: the documented fallback
     for variant, overrides in (("fusion-f3", {"layers": 3}), ("fusion-fixed", {"finetune_audio": False})):

@@ -19,6 +19,8 @@ def train(
     lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default: the preset's)."),
     layers: int = typer.Option(1, "--layers", help="Fusion stage: 1 (the paper's F) or 3 (F_3)."),
     fixed_audio: bool = typer.Option(False, "--fixed-audio", help="Fusion stage: keep E_a fixed (ablation f)."),
+    gender_weight: Optional[float] = typer.Option(
+        None, "--gender-weight", help="Audio stage: weight of E_a's voice-gender head (0: eq. 3 alone)."),
     vgg16: Optional[Path] = typer.Option(None, "--vgg16", help="VGG16 weights (safetensors) for the perceptual loss of E_h; default: D features."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Use at most this many training images (generator, highres)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the stage's last checkpoint."),
@@ -36,7 +38,8 @@ def train(
 
     if threads:
         torch.set_num_threads(threads)
-    overrides = {k: v for k, v in (("batch", batch), ("lr", lr), ("limit", limit), ("vgg16", vgg16)) if v is not None}
+    given = {"batch": batch, "lr": lr, "limit": limit, "vgg16": vgg16, "gender_weight": gender_weight}
+    overrides = {k: v for k, v in given.items() if v is not None}
     if layers != 1 or fixed_audio:
         overrides.update(layers=layers, finetune_audio=not fixed_audio)
     written = run(stage, data, runs, preset=preset, steps=steps, resume=resume, device=device, precision=precision,

@@ -73,7 +73,6 @@ def load_networks_for_eval(weights: Path | None, runs: Path | None, device: torc
         raise VidsrError("nothing to evaluate: give --weights MODEL or --runs RUNS (a training runs folder)")
     preset = read_preset(first)
     bank = Networks(preset)
-    build = _builders(preset)
 
     def take(path: Path | None, mapping: dict[str, str], why: str) -> bool:
         """Load file networks (name in file -> key in bank) if `path` holds them all."""
@@ -87,6 +86,7 @@ def load_networks_for_eval(weights: Path | None, runs: Path | None, device: torc
                 bank.missing.setdefault(key, f"{path} holds {', '.join(names)}, not {', '.join(mapping)}")
             return False
         _check_preset(path, preset)
+        build = _builders(read_preset(path))  # the file's own layout (e.g. E_a with or without BatchNorm)
         nets = {name: build[name]() for name in mapping}
         load_networks(path, nets)
         for name, key in mapping.items():

@@ -65,9 +65,15 @@ class LowResEncoder(nn.Module):
 
 
 class AudioEncoder(nn.Module):
-    """E_a: 4x4 stride-2 convolutions without normalisation taking the 257x257 spectrogram
-    down to 3x3 (257 -> 129 -> 65 -> 33 -> 17 -> 9 -> 5 -> 3), widths doubling from
-    ``ea_width`` (capped), then two fully connected layers."""
+    """E_a: 4x4 stride-2 convolutions taking the 257x257 spectrogram down to 3x3
+    (257 -> 129 -> 65 -> 33 -> 17 -> 9 -> 5 -> 3), widths doubling from ``ea_width``
+    (capped), then two fully connected layers.
+
+    The paper's demo has no normalisation; ``preset.ea_norm == "batch"`` adds BatchNorm after
+    every convolution but the first. Without it the cpu-sized E_a sat on the mean-code plateau
+    (outputs varied 100x less than its targets after 28k clips); with it, it hears the voice
+    (weights/README.md gives the measurements).
+    """
 
     SPEC_SIZE = 257
 
@@ -77,13 +83,20 @@ class AudioEncoder(nn.Module):
         layers: list[nn.Module] = []
         in_ch, width, size = 1, preset.ea_width, self.SPEC_SIZE
         while size > 3:
-            layers += [nn.Conv2d(in_ch, width, 4, stride=2, padding=2), _lrelu()]
+            layers.append(nn.Conv2d(in_ch, width, 4, stride=2, padding=2))
+            if preset.ea_norm == "batch" and in_ch > 1:
+                layers.append(nn.BatchNorm2d(width))
+            layers.append(_lrelu())
             in_ch, width, size = width, min(width * 2, preset.ea_width_max), size // 2 + 1
         self.convs = nn.Sequential(*layers)
         self.fc = nn.Sequential(
             nn.Linear(in_ch * 9, preset.ea_hidden), _lrelu(), nn.Linear(preset.ea_hidden, preset.num_ws * preset.z_dim)
         )
 
+    def features(self, spec: torch.Tensor) -> torch.Tensor:
+        """The hidden layer before the code: [B, ea_hidden]."""
+        return self.fc[:2](self.convs(spec).flatten(1))
+
     def forward(self, spec: torch.Tensor) -> torch.Tensor:
         """spec: [B, 1, 257, 257] log-spectrogram in [-1, 1] (see vidsr.audio.spectrogram)."""
-        return self.fc(self.convs(spec).flatten(1)).view(-1, *self.latent_shape)
+        return self.fc[2](self.features(spec)).view(-1, *self.latent_shape)

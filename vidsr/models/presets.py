@@ -35,6 +35,7 @@ class Preset:
     ea_width_max: int
     ea_hidden: int
     fusion_hidden: int
+    ea_norm: str = "none"  # "batch": BatchNorm after E_a's inner convolutions (not in the paper's demo)
     train: dict = field(default_factory=dict, compare=False)
 
     @property
