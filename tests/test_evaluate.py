@@ -143,6 +143,8 @@ def test_evaluate_writes_every_row(tiny_set, tiny_weights, tiny_runs, tmp_path):
         assert e["n"] == 4 and 0 <= e["rank1"] <= 1 and e["distance"] >= 0
     swap = data["swap"]
     assert swap["pairs"] > 0 and 0 <= swap["swap_f"]["C_g"]["other_voice_follows_voice"] <= 1
+    effect = swap["swap_f"]["C_g"]["other_voice_vs_no_voice"]
+    assert effect["gained"] + effect["lost"] <= swap["pairs"] and 0 <= effect["p"] <= 1
     md = (out / "report.md").read_text()
     for label in ("Table 1", "Table 2", "Audio swap", "(a) E_h only", "(f) F + fixed E_a", "LapSRN", "Bicubic"):
         assert label in md
@@ -202,3 +204,15 @@ def test_bad_data_is_one_clear_line(tmp_path, tiny_weights):
         from vidsr.eval.networks import load_networks_for_eval
 
         load_networks_for_eval(None, None, torch.device("cpu"))
+
+
+def test_voice_effect_counts_paired_changes():
+    from vidsr.eval.run import voice_effect
+
+    target = np.array([1, 1, 0, 0, 1, 0])
+    without = np.array([0, 1, 1, 0, 0, 1])  # right for faces 1, 3
+    with_voice = np.array([1, 1, 0, 1, 1, -1])  # right for 0, 1, 2, 4; face 5 unjudged
+    paired = np.array([True, True, True, True, True, True])
+    e = voice_effect(with_voice, without, target, paired)
+    assert (e["gained"], e["lost"]) == (3, 1)  # gained 0, 2, 4; lost 3
+    assert e["p"] == 0.625  # exact two-sided sign test of 3 vs 1

@@ -110,6 +110,12 @@ def swap_table(r: dict) -> list[str]:
     if res is not None:
         g = lambda judge: pct(res[judge]["no_voice_other_gender"]) if judge in res else "—"  # noqa: E731
         lines.append(f"| E_l only | none: share judged as the other gender | {g('C_g')} | {g('pretrained')} | — | — |")
+    for key, name in (("swap_f", "F"), ("swap_f3", "F_3")):
+        for judge, judged_by in (("C_g", "C_g"), ("pretrained", "the pretrained judge")):
+            e = s.get(key, {}).get(judge, {}).get("other_voice_vs_no_voice")
+            if e:
+                lines += ["", f"{name}, judged by {judged_by}: {e['gained']} faces take the voice's gender only with "
+                          f"the voice, {e['lost']} only without it (sign test p = {e['p']:.2g})."]
     return lines
 
 

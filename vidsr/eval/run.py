@@ -181,6 +181,19 @@ def summarise(bank: Networks, read: dict, scores: dict, missing: dict, embedder,
     return rows
 
 
+def voice_effect(with_voice: np.ndarray, without: np.ndarray, target: np.ndarray, paired: np.ndarray) -> dict:
+    """Paired comparison of the same faces with and without a voice: ``gained`` counts faces
+    judged as ``target`` (the voice's gender) only with the voice, ``lost`` only without it;
+    ``p`` is the exact two-sided sign test (McNemar) of gained vs lost."""
+    from scipy.stats import binomtest
+
+    ok = paired & (with_voice >= 0) & (without >= 0)
+    hit_with, hit_without = (with_voice == target) & ok, (without == target) & ok
+    gained, lost = int((hit_with & ~hit_without).sum()), int((hit_without & ~hit_with).sum())
+    p = binomtest(gained, gained + lost).pvalue if gained + lost else 1.0
+    return {"gained": gained, "lost": lost, "p": float(p)}
+
+
 def swap_test(read: dict, scores: dict) -> dict:
     """How often the judged gender follows the voice: other-gender voice vs own voice vs none."""
     gender = read["gender"]
@@ -201,6 +214,8 @@ def swap_test(read: dict, scores: dict) -> dict:
                 return float(np.mean(pred[ok] == target[ok])) if ok.any() else None
 
             entry[judge] = {
+                "other_voice_vs_no_voice": voice_effect(scores[swap_key][judge], scores["el"][judge], other, paired)
+                if "el" in scores else None,
                 "other_voice_follows_voice": share(scores[swap_key][judge], other),
                 "other_voice_matches_face": share(scores[swap_key][judge], gender),
                 "own_voice_follows_voice": share(scores[own_key][judge], gender) if own_key in scores else None,
