@@ -283,6 +283,21 @@ def test_image_strip_has_four_tiles(clips, tiny_weights, model, tmp_path):
     assert read_rgb(tmp_path / "tiny_out.png").shape == (r, r, 3)
 
 
+def test_voice_code_hears_the_middle_of_the_track(clips, model):
+    """voice_code streams the track and encodes the 4 s around its middle: the same code as
+    from the whole track loaded at once."""
+    import torch
+
+    from vidsr.audio import log_spectrogram, window_at
+    from vidsr.media import SAMPLE_RATE
+    from vidsr.pipeline import voice_code
+
+    wave = load_audio(clips["voice"])
+    with torch.no_grad():
+        expected = model.encode_audio(log_spectrogram(window_at(wave, len(wave) / SAMPLE_RATE / 2))[None])
+        torch.testing.assert_close(voice_code(clips["voice"], model), expected)
+
+
 def test_mix_grid_shape(clips, tiny_weights, model, tmp_path):
     from vidsr.imaging import read_rgb
 

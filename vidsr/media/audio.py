@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -169,11 +170,5 @@ def save_wav(path: str | os.PathLike, wave: np.ndarray, sr: int = SAMPLE_RATE) -
     except (OSError, soundfile.LibsndfileError) as e:
         raise MediaError(f"cannot write '{path}': {getattr(e, 'strerror', None) or e}") from None
     finally:
-        _remove(tmp)
-
-
-def _remove(path: str) -> None:
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)

@@ -12,6 +12,7 @@ With an ffmpeg built without libx264 it falls back to the native ``mpeg4`` encod
 
 from __future__ import annotations
 
+import contextlib
 import os
 from fractions import Fraction
 
@@ -166,10 +167,8 @@ class VideoWriter:
             self._process.kill()
             self._process = None
         for tmp in (self._partial, self._muxing):
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.remove(tmp)
-            except FileNotFoundError:
-                pass
 
     def __enter__(self) -> VideoWriter:
         return self

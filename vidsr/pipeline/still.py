@@ -32,11 +32,12 @@ def face_input(rgb: np.ndarray, model):
 
 def voice_code(path: str | os.PathLike, model):
     """z_a = E_a(a) [1, k, d] for the 4 s of voice in the middle of ``path`` (sound or video)."""
-    from vidsr.audio import log_spectrogram, window_at
-    from vidsr.media import SAMPLE_RATE, load_audio
+    from vidsr.audio import log_spectrogram, window_span
+    from vidsr.media import SAMPLE_RATE, AudioStream
 
-    wave = load_audio(path)
-    spec = log_spectrogram(window_at(wave, len(wave) / SAMPLE_RATE / 2))[None]
+    with AudioStream(path) as stream:  # streamed: a long sound track is never held whole
+        middle = stream.total() / SAMPLE_RATE / 2
+        spec = log_spectrogram(stream.samples(*window_span(middle)))[None]
     return model.encode_audio(spec.to(model_device(model)))
 
 
