@@ -27,6 +27,9 @@ def atomic_save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str
     tmp = path.with_name(f".{path.name}.partial")
     try:
         save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp), metadata=metadata)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # safetensors writes owner-only files; give the usual rights
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
