@@ -47,13 +47,13 @@ def measure(path: str, reader: str) -> dict:
     tracemalloc.start()
     t0 = time.perf_counter()
     windows = StreamWindows(AudioStream(path)) if reader == "stream" else AudioWindows(load_audio(path))
-    times = [i / FPS for i in range(int(seconds * FPS))]
-    for i in range(0, len(times), BATCH):
-        windows.spectrograms(times[i : i + BATCH])
+    frames = int(seconds * FPS)
+    for i in range(0, frames, BATCH):  # frame times made batch by batch, as the video is read
+        windows.spectrograms([j / FPS for j in range(i, min(i + BATCH, frames))])
     if reader == "stream":
         windows.close()
     _, peak = tracemalloc.get_traced_memory()
-    return {"reader": reader, "seconds": round(seconds, 1), "frames": len(times),
+    return {"reader": reader, "seconds": round(seconds, 1), "frames": frames,
             "spectrograms": windows.positions_computed, "peak_traced_mb": round(peak / 2**20, 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "wall_s": round(time.perf_counter() - t0, 1)}
