@@ -6,49 +6,13 @@ and ``vidsr --help`` stay fast.
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    """Write ``data`` as JSON to ``path`` through a temporary file in the same folder and
-    ``os.replace``, so ``path`` is either the old file or the complete new one."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(_format(data))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it normal rights
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def _format(data: dict) -> str:
-    """JSON with one key per line at the top and one line per item of a list of dicts
-    (a track), readable without putting every number on its own line."""
-    lines = []
-    for key, value in data.items():
-        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            items = ",\n  ".join(json.dumps(v) for v in value)
-            text = f"[\n  {items}\n ]"
-        else:
-            text = json.dumps(value)
-        lines.append(f" {json.dumps(key)}: {text}")
-    return "{\n" + ",\n".join(lines) + "\n}\n"
+from vidsr.files import write_json
 
 
 def detect(
@@ -125,5 +89,5 @@ def detect(
             "box_format": "xyxy, pixels of the original frame",
             "tracks": [t.to_dict() for t in tracks],
         }
-        write_json_atomic(json_out, data)
+        write_json(json_out, data)
         out.print(f"Wrote {json_out}")

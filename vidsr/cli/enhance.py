@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import List, Optional
 
 import typer
+
+from vidsr.files import write_text
 
 
 def parse_face_range(text: str | None) -> tuple[float, float] | None:
@@ -37,16 +38,6 @@ def summary_markdown(results: list[dict], out: Path) -> str:
         lines.append(f"| {r['input']} | {'' if r['tracks'] is None else r['tracks']} | "
                      f"{'' if r['frames'] is None else r['frames']} | {r['status']} | {r['seconds']:.1f} | {note} |")
     return "\n".join(lines) + "\n"
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a hidden temporary file and a rename."""
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def enhance(
@@ -122,7 +113,7 @@ def enhance(
                       f"[{colours[r['status']]}]{r['status']}[/]", f"{r['seconds']:.1f}")
     Console().print(table)
     out.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out / "summary.md", summary_markdown(results, out))
+    write_text(out / "summary.md", summary_markdown(results, out))
     failed = sum(r["status"] == "failed" for r in results)
     if failed:
         err.print(f"vidsr: error: {failed} of {len(results)} file(s) failed (see {out / 'summary.md'})",

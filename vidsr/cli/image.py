@@ -37,8 +37,8 @@ def image(
     import torch
     from rich.console import Console
 
-    from vidsr.cli.enhance import write_text_atomic
     from vidsr.errors import VidsrError
+    from vidsr.files import write_text
     from vidsr.imaging import save_png
     from vidsr.pipeline import enhance_face, expand_inputs, load_model, voice_code
 
@@ -66,4 +66,4 @@ def image(
     voice_line = f"Voice: the middle 4 s of `{audio}`." if audio else "No voice: the fused tile needs --audio."
     lines += ["", voice_line, ""]
     legend = (target.with_suffix(".md") if single else folder / "index.md")
-    write_text_atomic(legend, "\n".join(lines))
+    write_text(legend, "\n".join(lines))

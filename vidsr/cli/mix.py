@@ -22,9 +22,9 @@ def mix(
     """Mix faces with voices (Fig. 5): cell (i, j) = G(E_l(face i) + F(E_l(face i), E_a(voice j)))."""
     import torch
 
-    from vidsr.cli.enhance import write_text_atomic
     from vidsr.cli.image import IMAGE_EXTENSIONS, read_picture
     from vidsr.errors import VidsrError
+    from vidsr.files import write_text
     from vidsr.imaging import save_png
     from vidsr.pipeline import VIDEO_EXTENSIONS, expand_inputs, load_model, mix_faces, voice_code
 
@@ -58,5 +58,5 @@ def mix(
     lines += ["", "| row | face |", "|---:|---|"]
     for i, f in enumerate(face_files):
         lines.append(f"| {i + 1 + bool(tops)} | `{f}` |")
-    write_text_atomic(out.with_suffix(".md"), "\n".join(lines) + "\n")
+    write_text(out.with_suffix(".md"), "\n".join(lines) + "\n")
     typer.echo(f"Wrote {out} ({grid.shape[1]}x{grid.shape[0]}) and {out.with_suffix('.md')}")

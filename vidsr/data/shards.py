@@ -41,6 +41,7 @@ from safetensors.numpy import save_file
 
 from vidsr.data.splits import SPLITS
 from vidsr.errors import VidsrError
+from vidsr.files import atomic_path, write_text
 
 FORMAT = "vidsr-shards/1"
 SHARD_SIZE = 1000
@@ -54,12 +55,6 @@ INT_FIELDS = ("identity", "gender", "age", "video", "clip")
 
 def shard_name(split: str, index: int) -> str:
     return f"{split}-{index:05d}.safetensors"
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _to_int16(audio: np.ndarray) -> np.ndarray:
@@ -189,11 +184,9 @@ class ShardWriter:
             return
         name = shard_name(split, len(self._shards[split]))
         path = self.root / SHARDS / name
-        tmp = path.with_name(f".{name}.partial")
         tensors = {k: np.ascontiguousarray(v[:n]) for k, v in self._buffers[split].items()}
-        save_file(tensors, str(tmp), metadata={"format": FORMAT, "split": split})
-        os.chmod(tmp, 0o644)  # safetensors creates files readable by their owner only
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            save_file(tensors, str(tmp), metadata={"format": FORMAT, "split": split})
         self._shards[split].append(name)
         self._fill[split] = 0
 
@@ -218,8 +211,8 @@ class ShardWriter:
             "summary": summary or {},
         }
         if summary_md is not None:
-            _atomic_write_text(self.root / SUMMARY, summary_md)
-        _atomic_write_text(self.root / META, json.dumps(meta, indent=1))
+            write_text(self.root / SUMMARY, summary_md)
+        write_text(self.root / META, json.dumps(meta, indent=1))
         self.closed = True
         return meta
 

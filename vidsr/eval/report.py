@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
+
+from vidsr.files import write_text
 
 # The paper's published numbers (Tables 1-2, VoxCeleb2, 8 -> 128 px, VGG-Face judges),
 # shown beside ours for reference only: percentages as printed.
@@ -23,12 +24,6 @@ def _clean(x):
     if isinstance(x, (list, tuple)):
         return [_clean(v) for v in x]
     return x
-
-
-def _atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def pct(x) -> str:
@@ -155,5 +150,5 @@ def write_report(report: dict, out: Path) -> None:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     clean = _clean(report)
-    _atomic(out / "report.json", json.dumps(clean, indent=2))
-    _atomic(out / "report.md", markdown(clean))
+    write_text(out / "report.json", json.dumps(clean, indent=2))
+    write_text(out / "report.md", markdown(clean))

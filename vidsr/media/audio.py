@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 
@@ -11,6 +10,7 @@ import numpy as np
 import soundfile
 
 from vidsr.errors import MediaError, NoAudioError
+from vidsr.files import atomic_path
 from vidsr.media.ffmpeg import FFmpegProcess, ProcessReader, file_arg, run_ffmpeg
 from vidsr.media.probe import check_readable
 
@@ -162,13 +162,8 @@ def save_wav(path: str | os.PathLike, wave: np.ndarray, sr: int = SAMPLE_RATE) -
     wave = np.asarray(wave)
     if wave.dtype.kind == "f":
         wave = np.clip(wave, -1.0, 1.0)
-    folder, name = os.path.split(path)
-    tmp = os.path.join(folder, f".{name}.partial.wav")
     try:
-        soundfile.write(tmp, wave, sr, subtype="PCM_16", format="WAV")
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            soundfile.write(str(tmp), wave, sr, subtype="PCM_16", format="WAV")
     except (OSError, soundfile.LibsndfileError) as e:
         raise MediaError(f"cannot write '{path}': {getattr(e, 'strerror', None) or e}") from None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)

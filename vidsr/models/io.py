@@ -8,7 +8,6 @@ file's metadata, so that a file is self-describing and a mismatch gets a clear e
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import torch
@@ -17,6 +16,7 @@ from safetensors.torch import load_file, safe_open, save_file
 from torch import nn
 
 from vidsr.errors import WeightsError
+from vidsr.files import atomic_path
 from vidsr.models.presets import Preset
 
 
@@ -24,15 +24,8 @@ def atomic_save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str
     """Write a safetensors file next to `path`, then rename it into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
+    with atomic_path(path) as tmp:
         save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp), metadata=metadata)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # safetensors writes owner-only files; give the usual rights
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def save_networks(path: Path, networks: dict[str, nn.Module], preset: Preset, extra: dict | None = None,

@@ -308,10 +308,10 @@ def enhance_video(
         "warnings": warnings,
         "tracks": track_rows,
     }
-    from vidsr.cli.detect import write_json_atomic
+    from vidsr.files import write_json
 
     try:
-        write_json_atomic(report_path, report)
+        write_json(report_path, report)
     except BaseException:
         out.discard()
         raise

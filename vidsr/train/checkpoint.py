@@ -11,7 +11,6 @@ Nothing is pickled: optimiser states are flattened into tensors plus JSON metada
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import torch
@@ -20,6 +19,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from vidsr.errors import WeightsError
+from vidsr.files import write_text
 from vidsr.models.io import atomic_save, load_networks, save_networks
 from vidsr.models.presets import Preset
 
@@ -77,9 +77,7 @@ class Checkpointer:
         for name, opt in optimizers.items():
             _flatten_optimizer(f"opt.{name}", opt, tensors, meta)
         atomic_save(tensors, self.folder / f"state-{step:08d}.safetensors", meta)
-        tmp = self.latest_file.with_suffix(".partial")
-        tmp.write_text(json.dumps({"step": step}))
-        os.replace(tmp, self.latest_file)
+        write_text(self.latest_file, json.dumps({"step": step}))
         self._prune(step)
 
     def _prune(self, step: int) -> None:

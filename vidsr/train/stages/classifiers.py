@@ -16,7 +16,6 @@ says why, and holds the held-out (test split) accuracy of what was trained.
 from __future__ import annotations
 
 import json
-import os
 import statistics
 from collections import defaultdict
 from itertools import islice
@@ -26,6 +25,7 @@ import torch.nn.functional as F
 
 from vidsr.data.shards import ShardDataset, iter_shard_tensors
 from vidsr.eval.classifier import FaceClassifier, augment
+from vidsr.files import write_text
 from vidsr.train.context import TrainContext
 from vidsr.train.stages.common import Batches, adam
 
@@ -164,7 +164,5 @@ class ClassifiersStage:
             report = self.heldout()
             path = self.ctx.stage_dir(self.name) / "classifiers.json"
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.partial")
-            tmp.write_text(json.dumps(report, indent=2))
-            os.replace(tmp, path)
+            write_text(path, json.dumps(report, indent=2))
         return dict(self.nets)
