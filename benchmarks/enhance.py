@@ -31,15 +31,9 @@ FACE_SCALE = 0.12  # GRID's ~105 px wide face (MTCNN box) -> about 12 px
 
 def make_clip(path: Path, seconds: float) -> None:
     """The GRID clip shrunk by FACE_SCALE onto a grey 640x360 frame, looped to ``seconds``."""
-    from vidsr.media import run_ffmpeg
+    from vidsr.media.synth import shrunk_face_clip
 
-    w, h = round(360 * FACE_SCALE), round(288 * FACE_SCALE)
-    run_ffmpeg([
-        "-stream_loop", "-1", "-i", str(CLIP), "-f", "lavfi", "-i", "color=c=gray:size=640x360:rate=25",
-        "-filter_complex", f"[0:v]setpts=N/(25*TB),scale={w}:{h}:flags=area[s];[1:v][s]overlay=300:160:shortest=1[v]",
-        "-map", "[v]", "-map", "0:a", "-t", f"{seconds:.3f}", "-r", "25",
-        "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p", "-c:a", "aac", "-y", str(path),
-    ])  # fmt: skip
+    shrunk_face_clip(CLIP, path, size=(round(360 * FACE_SCALE), round(288 * FACE_SCALE)), seconds=seconds)
 
 
 def child(video: str, weights: str, device: str, batch: int, half: bool) -> dict:

@@ -41,9 +41,9 @@ def measure(path: str, reader: str) -> dict:
     import tracemalloc
 
     from vidsr.audio import AudioWindows, StreamWindows
-    from vidsr.media import AudioStream, audio_length, load_audio
+    from vidsr.media import SAMPLE_RATE, AudioStream, audio_length, load_audio
 
-    seconds = audio_length(path) / 16000
+    seconds = audio_length(path) / SAMPLE_RATE
     tracemalloc.start()
     t0 = time.perf_counter()
     windows = StreamWindows(AudioStream(path)) if reader == "stream" else AudioWindows(load_audio(path))

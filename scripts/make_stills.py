@@ -21,8 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from vidsr.imaging import save_png
-from vidsr.media import VideoReader, run_ffmpeg
+from vidsr.media import VideoReader
+from vidsr.media.synth import shrunk_face_clip
 from vidsr.pipeline import enhance_video
+from vidsr.pipeline.still import tile
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VIDSR_SHARED") or ROOT.parent / "shared")
@@ -41,23 +43,6 @@ def only_track(outdir: Path) -> Path:
     if len(tracks) != 1:
         raise SystemExit(f"expected one face track in {outdir}, found {len(tracks)}")
     return tracks[0]
-
-
-def tile(rgb: np.ndarray) -> np.ndarray:
-    import cv2
-
-    interp = cv2.INTER_NEAREST if rgb.shape[0] < TILE else cv2.INTER_AREA
-    return cv2.resize(np.ascontiguousarray(rgb), (TILE, TILE), interpolation=interp)
-
-
-def grid12_clip(path: Path) -> None:
-    """bbaf2n shrunk 0.12x (face about 12 px) on a grey 640x360 frame, with its sound."""
-    run_ffmpeg([
-        "-i", str(MAN), "-f", "lavfi", "-i", "color=c=gray:size=640x360:rate=25",
-        "-filter_complex", "[0:v]scale=43:35:flags=area[s];[1:v][s]overlay=300:160:shortest=1[v]",
-        "-map", "[v]", "-map", "0:a", "-c:v", "libx264", "-crf", "12", "-pix_fmt", "yuv420p",
-        "-c:a", "aac", "-y", str(path),
-    ])  # fmt: skip
 
 
 def main() -> None:
@@ -79,8 +64,8 @@ def main() -> None:
         y0, x0 = max(cy - half, 0), max(cx - 3 * half // 2, 0)
         save_png(out / "astronaut-overlay-crop.png", overlay[y0 : y0 + 2 * half, x0 : x0 + 3 * half])
         # The GRID man at 12 px: what the voice changes.
-        clip = tmp / "grid12.mp4"
-        grid12_clip(clip)
+        clip = tmp / "grid12.mp4"  # bbaf2n shrunk 0.12x: a face about 12 px wide
+        shrunk_face_clip(MAN, clip, encoder=("-c:v", "libx264", "-crf", "12", "-pix_fmt", "yuv420p"))
         ways = {"none": dict(use_audio=False), "own": {}, "woman": dict(audio=EXAMPLE)}
         strips = {}
         for name, extra in ways.items():
@@ -88,7 +73,7 @@ def main() -> None:
             strips[name] = middle_frame(only_track(tmp / name))
         half_width = strips["own"].shape[1] // 2  # --compare: [low-res input | result]
         tiles = [strips["own"][:, :half_width]] + [strips[n][:, half_width:] for n in ("none", "own", "woman")]
-        save_png(out / "grid12-voices.png", np.concatenate([tile(t) for t in tiles], axis=1))
+        save_png(out / "grid12-voices.png", np.concatenate([tile(t, TILE) for t in tiles], axis=1))
     print(f"wrote {out}/astronaut-track.png, astronaut-overlay-crop.png, grid12-voices.png")
 
 

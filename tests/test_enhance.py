@@ -24,23 +24,11 @@ from vidsr.cli import mix as mix_cli
 from vidsr.errors import VidsrError
 from vidsr.faces.paste import feather_mask, match_colour, paste_face
 from vidsr.media import VideoReader, load_audio, probe, run_ffmpeg
+from vidsr.media.synth import H264, shrunk_face_clip
 from vidsr.pipeline import check_options, default_scale, enhance_video, expand_inputs
 
 MALE, FEMALE = GRID / "bbaf2n.mpg", GRID / "lbbc2a.mpg"
 pytestmark = pytest.mark.skipif(not MALE.exists(), reason=f"shared data not found: {GRID}")
-X264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"]
-
-
-def make_tiny_face_clip(path: Path, audio: bool = True) -> None:
-    """bbaf2n shrunk 0.12x (face ~12 px) at (300, 160) on grey 640x360, 3 s, 25 fps."""
-    sound = ["-map", "0:a", "-c:a", "aac"] if audio else ["-an"]
-    run_ffmpeg([
-        "-i", str(MALE), "-f", "lavfi", "-i", "color=c=gray:size=640x360:rate=25",
-        "-filter_complex", "[0:v]scale=43:35:flags=area[s];[1:v][s]overlay=300:160:shortest=1[v]",
-        "-map", "[v]", *sound, *X264, "-y", str(path),
-    ])  # fmt: skip
-
-
 def frame_count(path: Path) -> int:
     return sum(1 for _ in VideoReader(path))
 
@@ -64,10 +52,10 @@ def cli_app() -> typer.Typer:
 def clips(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("enhance_clips")
     out = {name: folder / f"{name}.mp4" for name in ("tiny", "silent", "noface")}
-    make_tiny_face_clip(out["tiny"])
-    make_tiny_face_clip(out["silent"], audio=False)
+    shrunk_face_clip(MALE, out["tiny"])  # bbaf2n: a face about 12 px wide, 3 s, 25 fps
+    shrunk_face_clip(MALE, out["silent"], audio=False)
     run_ffmpeg(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=1", "-f", "lavfi", "-i",
-                "sine=frequency=440:duration=1", *X264, "-c:a", "aac", "-shortest", "-y", str(out["noface"])])
+                "sine=frequency=440:duration=1", *H264, "-c:a", "aac", "-shortest", "-y", str(out["noface"])])
     out["corrupt"] = folder / "corrupt.mp4"
     out["corrupt"].write_text("this is not a video\n")
     out["voice"] = folder / "voice.wav"

@@ -32,6 +32,7 @@ from vidsr.faces import (
     track_video,
 )
 from vidsr.media import VideoReader, run_ffmpeg
+from vidsr.media.synth import H264, shrunk_face_clip
 
 SHARED = Path(os.environ.get("VIDSR_SHARED") or Path(__file__).resolve().parents[1].parent / "shared")
 GRID = SHARED / "data" / "grid"
@@ -58,22 +59,16 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="session")
 def clips(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("faces")
-    x264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"]
     out = {"noface": folder / "noface.mp4", "notvideo": folder / "notvideo.mp4"}
-    run_ffmpeg(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=1", *x264, "-y", str(out["noface"])])
+    run_ffmpeg(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=1", *H264, "-y", str(out["noface"])])
     out["notvideo"].write_text("this is a text file, not a video\n")
     if MALE.exists():
         out["tiny"] = folder / "tiny.mp4"
-        x, y = TINY_AT
-        run_ffmpeg([
-            "-i", str(MALE), "-f", "lavfi", "-i", "color=c=gray:size=640x360:rate=25",
-            "-filter_complex", f"[0:v]scale=36:29:flags=area[s];[1:v][s]overlay={x}:{y}:shortest=1",
-            "-an", *x264, "-y", str(out["tiny"]),
-        ])  # fmt: skip
+        shrunk_face_clip(MALE, out["tiny"], size=(36, 29), at=TINY_AT, audio=False)
         out["pair"] = folder / "pair.mp4"
         run_ffmpeg([
             "-i", str(MALE), "-i", str(FEMALE), "-filter_complex", "[0:v][1:v]hstack=shortest=1",
-            "-an", *x264, "-y", str(out["pair"]),
+            "-an", *H264, "-y", str(out["pair"]),
         ])  # fmt: skip
     return out
 

@@ -41,7 +41,7 @@ from safetensors.numpy import save_file
 
 from vidsr.data.splits import SPLITS
 from vidsr.errors import VidsrError
-from vidsr.files import atomic_path, write_text
+from vidsr.files import atomic_path, partial_name, write_text
 
 FORMAT = "vidsr-shards/1"
 SHARD_SIZE = 1000
@@ -103,7 +103,7 @@ class ShardWriter:
         if root.exists() and not root.is_dir():
             raise VidsrError(f"{root} exists and is not a folder")
         if root.is_dir():
-            ours = {META, SUMMARY, SHARDS, f".{META}.partial", f".{SUMMARY}.partial"}
+            ours = {META, SUMMARY, SHARDS, partial_name(META).name, partial_name(SUMMARY).name}
             others = [p.name for p in root.iterdir() if p.name not in ours]
             if others:
                 raise VidsrError(f"{root} is not empty and not a prepared set ({others[0]}, ...): choose another output folder")

@@ -41,7 +41,7 @@ def voice_code(path: str | os.PathLike, model):
     return model.encode_audio(spec.to(model_device(model)))
 
 
-def _tile(image: np.ndarray | None, size: int) -> np.ndarray:
+def tile(image: np.ndarray | None, size: int) -> np.ndarray:
     """An RGB picture as a size x size tile (nearest when enlarging, for low-res inputs);
     white for None."""
     import cv2
@@ -71,7 +71,7 @@ def enhance_face(rgb: np.ndarray, model, voice=None) -> tuple[np.ndarray, list[s
         fused = to_uint8(model.generate(model.fuse(z_l, voice)))[0] if voice is not None else None
     if high is None:
         return (fused if fused is not None else alone), ["fused" if fused is not None else "E_l only"]
-    tiles = [high, _tile(to_uint8(x_l)[0], r), alone] + ([fused] if fused is not None else [])
+    tiles = [high, tile(to_uint8(x_l)[0], r), alone] + ([fused] if fused is not None else [])
     names = ["high-res", "low-res input", "E_l only"] + (["fused"] if fused is not None else [])
     return np.concatenate(tiles, axis=1), names
 
@@ -92,11 +92,11 @@ def mix_faces(faces: list[np.ndarray], voices: list, model, voice_faces: list[np
     r = model.preset.resolution
     rows = []
     if voice_faces:
-        rows.append([_tile(None, r), _tile(None, r)] + [_tile(center_square(v), r) for v in voice_faces])
+        rows.append([tile(None, r), tile(None, r)] + [tile(center_square(v), r) for v in voice_faces])
     with torch.inference_mode():
         for rgb in faces:
             high, x_l = face_input(rgb, model)
-            low = _tile(to_uint8(x_l)[0], r)
+            low = tile(to_uint8(x_l)[0], r)
             z_l = model.encode_lowres(x_l)
             z_f = torch.cat([model.fuse(z_l, z_a) for z_a in voices]) if voices else z_l[:0]
             mixed = list(to_uint8(model.generate(z_f))) if voices else []
