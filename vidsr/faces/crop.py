@@ -40,14 +40,20 @@ TRAINING_CROP_SCALE = 1.20
 TRAINING_CROP_SHIFT = 0.06
 
 
-def training_crop_box(box: np.ndarray) -> np.ndarray:
+def training_crop_box(box: np.ndarray, scale: float = TRAINING_CROP_SCALE) -> np.ndarray:
     """The square box (xyxy, float32) around a detected face that frames it as the
-    training faces are framed (see TRAINING_CROP_SCALE / TRAINING_CROP_SHIFT)."""
+    training faces are framed (see TRAINING_CROP_SCALE / TRAINING_CROP_SHIFT).
+
+    ``scale``: the square's side in box widths (a looser framing, e.g. 1.7, shows the hair);
+    the centre stays where the 1.2x crop puts it, whatever the scale."""
     x0, y0, x1, y1 = np.asarray(box, dtype=np.float64)[:4]
-    side = (x1 - x0) * TRAINING_CROP_SCALE
+    if not scale > 0:
+        raise ValueError(f"crop scale must be positive, got {scale}")
+    side = (x1 - x0) * scale
     if side <= 0:
         raise ValueError(f"box {box!r} has no area")
-    cx, cy, half = (x0 + x1) / 2, (y0 + y1) / 2 + TRAINING_CROP_SHIFT * side, side / 2
+    shift = TRAINING_CROP_SHIFT * (x1 - x0) * TRAINING_CROP_SCALE
+    cx, cy, half = (x0 + x1) / 2, (y0 + y1) / 2 + shift, side / 2
     return np.array([cx - half, cy - half, cx + half, cy + half], dtype=np.float32)
 
 

@@ -15,7 +15,8 @@ def default_face_range(lowres: int) -> tuple[float, float]:
 
 
 def check_options(mode: str = "both", batch: int = 64, detect_every: int = 5, smooth: float = DEFAULT_SMOOTH,
-                  scale: float | None = None, face_range: tuple[float, float] | None = None, **_) -> None:
+                  scale: float | None = None, face_range: tuple[float, float] | None = None,
+                  crop_scale: float | None = None, **_) -> None:
     """VidsrError for an option :func:`enhance_video` cannot use."""
     if mode not in MODES:
         raise VidsrError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -27,6 +28,8 @@ def check_options(mode: str = "both", batch: int = 64, detect_every: int = 5, sm
         raise VidsrError(f"smooth must be >= 0 seconds, got {smooth}")
     if scale is not None and not scale > 0:
         raise VidsrError(f"scale must be positive, got {scale}")
+    if crop_scale is not None and not crop_scale > 0:
+        raise VidsrError(f"crop scale must be positive, got {crop_scale}")
     if face_range is not None and not 0 < face_range[0] <= face_range[1]:
         raise VidsrError(f"face range must be MIN:MAX with 0 < MIN <= MAX, got {face_range[0]:g}:{face_range[1]:g}")
 

@@ -54,6 +54,8 @@ def enhance_video(
     model=None,
     detector=None,
     measure_flicker: bool = True,
+    crop_scale: float | None = None,
+    on_face: Callable[[Face], None] | None = None,
 ) -> dict:
     """Super-resolve the tiny faces of the video at ``path``; write the results to ``outdir``.
 
@@ -69,11 +71,15 @@ def enhance_video(
       for a video without sound).
     - ``face_range`` (min, max): the face sizes (px, the width of the detector's box,
       median over the track) that are replaced; default :func:`default_face_range`.
-      Faces are cropped as the training faces were (:func:`training_crop_box`).
+      Faces are cropped as the training faces were (:func:`training_crop_box`);
+      ``crop_scale``: another side for that square, in box widths (default 1.2, as trained).
     - ``smooth``: seconds of the triangular moving average of z_f along each track (0: off).
     - ``scale``: default :func:`default_scale`. ``batch``: faces per model call.
     - ``device``: "auto" (a GPU if there is one), "cpu", "cuda..."; ``half``: bf16/fp16
       autocast. ``model`` / ``detector``: already loaded ones (:func:`enhance_many`).
+
+    ``on_face(face)``: called with every enhanced :class:`vidsr.pipeline.tracks.Face` (its
+    frame, box, 8x8 crop and output image) as it is written, for evaluation.
 
     User errors raise :class:`vidsr.errors.VidsrError`; then nothing of this run is left.
     """
@@ -93,7 +99,9 @@ def enhance_video(
         warnings.append(message)
         warn(message)
 
-    check_options(mode=mode, batch=batch, detect_every=detect_every, smooth=smooth, scale=scale, face_range=face_range)
+    check_options(mode=mode, batch=batch, detect_every=detect_every, smooth=smooth, scale=scale, face_range=face_range,
+                  crop_scale=crop_scale)
+    crop_scale = TRAINING_CROP_SCALE if crop_scale is None else crop_scale
     path = os.fspath(path)
     info = probe(path)  # MediaError for anything that is not a readable video
     if info.fps <= 0:
@@ -135,7 +143,7 @@ def enhance_video(
                 f"(sizes {', '.join(f'{s:.0f}' for s in sizes.values())}); nothing to enhance (see --face-range)")
 
     if scale is None:
-        sides = [(b[2] - b[0]) * TRAINING_CROP_SCALE for t in chosen.values() for b in t.boxes]
+        sides = [(b[2] - b[0]) * crop_scale for t in chosen.values() for b in t.boxes]
         scale = default_scale(info.width, info.height, resolution, sides)
     out_w, out_h = max(2, round(info.width * scale)), max(2, round(info.height * scale))
     sx, sy = out_w / info.width, out_h / info.height
@@ -215,6 +223,8 @@ def enhance_video(
                     with clock("encode"):
                         out.overlay.write(image)
                 for f in faces:
+                    if on_face is not None:
+                        on_face(f)
                     if measure_flicker:
                         flicker[f.track].add(f.image, f.raw)
                     if mode in ("both", "tracks"):
@@ -243,7 +253,7 @@ def enhance_video(
                 with clock("decode"):  # x_l: the face crops, as the training faces were cut
                     faces = []
                     for tid, box in boxes:
-                        sq = training_crop_box(box)
+                        sq = training_crop_box(box, crop_scale)
                         faces.append(Face(tid, frame.index, frame.time, sq, crop_face(frame.image, sq, lowres)))
                 pending.append((frame, faces))
                 waiting += len(faces)
@@ -296,7 +306,8 @@ def enhance_video(
                      "inset": inset, "compare": compare, "face_range": [lo, hi if hi < float("inf") else None],
                      "smooth_s": smooth,
                      "smooth_frames": 2 * radius + 1, "detect_every": detect_every, "device": str(dev),
-                     "half": half, "batch": batch, "crop": "training_crop_box"},
+                     "half": half, "batch": batch, "crop": "training_crop_box",
+                     "crop_scale": crop_scale},
         "input": {"width": info.width, "height": info.height, "fps": info.fps, "duration": info.duration,
                   "has_audio": info.has_audio},
         **counts,
