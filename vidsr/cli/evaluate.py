@@ -1,40 +1,90 @@
-"""`vidsr evaluate`: the paper's Tables 1 and 2, the audio-swap test and Figs. 3-5."""
+"""`vidsr evaluate`: the paper's Tables 1 and 2, the audio-swap test and Figs. 3-5; or, with
+--footage / --lfw, the real-footage evaluation (vidsr.eval.footage)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
 
+def _frame_size(text: str) -> tuple[int, int]:
+    from vidsr.errors import VidsrError
+
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise VidsrError(f"--frame must be WIDTHxHEIGHT, e.g. 640x360, got {text!r}") from None
+    return w, h
+
+
 def evaluate(
-    data: Path = typer.Option(..., "--data", help="A prepared set (vidsr prepare)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="A prepared set (vidsr prepare): the paper's tables."),
     weights: Optional[Path] = typer.Option(None, "--weights", help="Model file (default: the shipped model, if any)."),
     runs: Optional[Path] = typer.Option(None, "--runs", help="Training runs folder: E_h, the F_3 and fixed-E_a variants, "
                                                              "the classifiers and the LapSRN baseline."),
     out: Path = typer.Option(Path("eval-report"), "-o", "--out", help="Folder for report.md, report.json and the PNGs."),
     split: str = typer.Option("test", "--split", help="Split to evaluate: test, d1 or d2."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="Evaluate the first N samples only (quick runs)."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Evaluate the first N samples only (quick runs); "
+                                                              "with --lfw: the number of LFW test people (default 40)."),
     identity_limit: Optional[int] = typer.Option(None, "--identity-limit",
                                                  help="Run the face embedder (about 0.25 s a face on a CPU core) on a "
                                                       "seeded random N of the samples only."),
+    footage: Optional[List[str]] = typer.Option(None, "--footage",
+                                                help="Real footage: a talking-face video, PATH:male or PATH:female "
+                                                     "(repeat the option for more), shrunk and run through the pipeline."),
+    lfw: Optional[Path] = typer.Option(None, "--lfw", help="Real footage: an LFW folder; its test people's photos are "
+                                                          "made into short clips with real voices (needs --voices)."),
+    voices: Optional[Path] = typer.Option(None, "--voices", help="Real footage: a speechocean762 folder, the voices of "
+                                                                "the photos and of the other gender."),
+    face_px: float = typer.Option(10, "--face-px", help="Real footage: the face's width in the shrunk clip."),
+    every: int = typer.Option(8, "--every", help="Real footage: judge every k-th frame."),
+    seconds: float = typer.Option(3.0, "--seconds", help="Real footage: the clips' length."),
+    frame: str = typer.Option("640x360", "--frame", help="Real footage: the clips' frame size, WIDTHxHEIGHT."),
+    crop_scale: Optional[float] = typer.Option(None, "--crop-scale",
+                                               help="Real footage: the pipeline's face crop, in detector box widths "
+                                                    "(default 1.2, the training framing; e.g. 1.7 for a loose one)."),
+    strips: int = typer.Option(6, "--strips", help="Real footage: PNG strips written (one track each)."),
+    keep_clips: bool = typer.Option(False, "--keep-clips", help="Real footage: keep the made clips in OUT/clips."),
     batch: int = typer.Option(32, "--batch", help="Faces per batch."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1 ..."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch."),
 ) -> None:
     """Score a model as in the paper: gender/identity accuracy of its faces, PSNR/SSIM against
-    bicubic and LapSRN, and how often a voice of the other gender changes the face's gender."""
+    bicubic and LapSRN, and how often a voice of the other gender changes the face's gender.
+
+    With --footage and/or --lfw instead: real faces shrunk to --face-px px in a larger frame,
+    through the whole pipeline (detection, tracking, crops, the model) with their own voice, no
+    voice and a voice of the other gender, judged against the original faces by pretrained
+    gender and face-descriptor judges (pip install -e ".[eval]"), beside bicubic.
+    """
     import torch
 
     from vidsr.errors import VidsrError
-    from vidsr.eval.run import evaluate as run
     from vidsr.weights import default_weights_path, resolve_weights
 
     if threads:
         torch.set_num_threads(threads)
     if batch < 1:
         raise VidsrError("--batch must be at least 1")
+    if footage or lfw is not None:
+        from vidsr.eval.footage import evaluate_footage
+
+        if data is not None:
+            raise VidsrError("give either --data (the paper's tables) or --footage / --lfw (real footage), not both")
+        report = evaluate_footage(out, footage=footage or [], lfw=lfw, voices=voices, weights=weights,
+                                  face_px=face_px, every=every, limit=40 if limit is None else limit, seconds=seconds,
+                                  frame=_frame_size(frame), crop_scale=crop_scale, strips=strips, device=device,
+                                  keep_clips=keep_clips)
+        s = report["summary"]["all"]
+        typer.echo(f"wrote {Path(out) / 'report.md'} ({s['clips']} clips, {s['frames']} frames judged, "
+                   f"{report['seconds']:.0f} s)")
+        return
+    if data is None:
+        raise VidsrError("give --data (a prepared set), or --footage / --lfw for the real-footage evaluation")
+    from vidsr.eval.run import evaluate as run
+
     if weights is not None:
         weights = resolve_weights(weights)
     elif default_weights_path().is_file():

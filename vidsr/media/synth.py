@@ -2,11 +2,17 @@
 
 :func:`shrunk_face_clip` shrinks a video (a GRID clip, say, whose face is about 105 px wide)
 onto a plain grey 640x360 frame, so that its face is as small as the faces vidsr is for.
+:func:`place_image` does the same for one picture in Python, at any sub-pixel position and
+scale (so a still photo can drift and zoom slightly from frame to frame, and the caller
+knows exactly where every source pixel went); :func:`drift` is such a motion.
 """
 
 from __future__ import annotations
 
+import math
 import os
+
+import numpy as np
 
 from vidsr.media.ffmpeg import run_ffmpeg
 
@@ -38,3 +44,41 @@ def shrunk_face_clip(
         "-filter_complex", f"[0:v]{renumber}scale={w}:{h}:flags=area[s];[1:v][s]overlay={x}:{y}:shortest=1[v]",
         "-map", "[v]", *sound, *length, *encoder, "-y", os.fspath(path),
     ])  # fmt: skip
+
+
+BACKGROUND = 128  # the grey of shrunk_face_clip's frame
+
+
+def place_image(image: np.ndarray, frame_size: tuple[int, int], scale: float, offset: tuple[float, float],
+                background: int = BACKGROUND) -> np.ndarray:
+    """A (w, h) = ``frame_size`` grey frame with ``image`` (HxWx3 uint8) scaled by ``scale``
+    and laid so that its pixel (u, v) lands at ``offset + scale * (u, v)`` (sub-pixel).
+
+    Shrinking averages each output pixel's whole footprint (Pillow's box filter, as
+    ffmpeg's ``flags=area`` in :func:`shrunk_face_clip`); the picture's edges blend into
+    the grey. Parts outside the frame are cut off."""
+    from PIL import Image
+
+    width, height = frame_size
+    frame = np.full((height, width, 3), background, np.uint8)
+    h, w = image.shape[:2]
+    ox, oy = offset
+    x0, y0 = max(0, math.floor(ox)), max(0, math.floor(oy))
+    x1, y1 = min(width, math.ceil(ox + w * scale)), min(height, math.ceil(oy + h * scale))
+    if x1 <= x0 or y1 <= y0:
+        return frame
+    pad = math.ceil(1 / scale) + 2  # grey around the picture: the output window may reach past it
+    padded = np.pad(image, ((pad, pad), (pad, pad), (0, 0)), constant_values=background)
+    box = ((x0 - ox) / scale + pad, (y0 - oy) / scale + pad, (x1 - ox) / scale + pad, (y1 - oy) / scale + pad)
+    resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BICUBIC
+    frame[y0:y1, x0:x1] = np.asarray(Image.fromarray(padded).resize((x1 - x0, y1 - y0), resample, box=box))
+    return frame
+
+
+def drift(t: float, seconds: float, phase: float = 0.0, zoom: float = 0.04, shift: float = 0.25) -> tuple[float, float, float]:
+    """A slow, smooth motion for a still picture at time ``t`` of a ``seconds`` clip: (zoom
+    factor, dx, dy), the zoom within 1 +- ``zoom`` and the shift within +- ``shift`` face
+    widths (multiply dx, dy by the face's width in the frame); ``phase`` (radians) varies
+    it between clips."""
+    a = 2 * math.pi * t / max(seconds, 1e-6)
+    return 1 + zoom * math.sin(a + phase), shift * math.sin(0.7 * a + 2 * phase), 0.5 * shift * math.sin(1.3 * a + phase)
