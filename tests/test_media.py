@@ -1,7 +1,7 @@
 """vidsr.media: probing, reading, writing videos and loading audio, with real ffmpeg.
 
 Clips are made on the fly with ffmpeg's lavfi ``testsrc``; the real GRID clip comes
-from the shared data folder (``$VIDSR_SHARED`` or ../shared beside the project).
+from the shared data folder (conftest.shared; the tests that need it are skipped without it).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import DATA, ffmpeg_option, needs_shared
 from vidsr.errors import MediaError, NoAudioError
 from vidsr.media import (
     SAMPLE_RATE,
@@ -27,12 +28,9 @@ from vidsr.media import (
 )
 from vidsr.media.ffmpeg import encoders, error_reason
 
-SHARED = Path(
-    os.environ.get("VIDSR_SHARED") or Path(__file__).resolve().parents[1].parent / "shared"
-)
-GRID = SHARED / "data" / "grid" / "bbaf2n.mpg"
+GRID = DATA / "grid" / "bbaf2n.mpg"
 
-needs_grid = pytest.mark.skipif(not GRID.exists(), reason=f"shared data not found: {GRID}")
+needs_grid = needs_shared
 
 CODECS = {
     "mp4": ["-c:v", "libx264", "-pix_fmt", "yuv420p"],
@@ -68,8 +66,19 @@ def silent_clip(tmp_path_factory):
 # --- ffmpeg -----------------------------------------------------------------------
 
 
-def test_ffmpeg_exe_exists_and_env_override(monkeypatch):
-    assert os.path.isfile(ffmpeg_exe())
+def test_ffmpeg_exe_is_the_bundled_one_unless_vidsr_ffmpeg_says(monkeypatch, tmp_path):
+    import imageio_ffmpeg
+
+    bundled = imageio_ffmpeg.get_ffmpeg_exe()
+    assert os.path.isfile(bundled)
+    fake = tmp_path / "ffmpeg"  # an ffmpeg on PATH is not used unless VIDSR_FFMPEG names it
+    fake.write_text("#!/bin/sh\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.delenv("VIDSR_FFMPEG", raising=False)
+    assert ffmpeg_exe() == bundled
+    monkeypatch.setenv("VIDSR_FFMPEG", "ffmpeg")  # a name: looked up on PATH
+    assert ffmpeg_exe() == str(fake)
     monkeypatch.setenv("VIDSR_FFMPEG", "/opt/my/ffmpeg")
     assert ffmpeg_exe() == "/opt/my/ffmpeg"
 
@@ -109,6 +118,7 @@ def test_probe_grid_clip():
 
 
 def test_probe_rotated_video_reports_upright_size(clips, tmp_path):
+    ffmpeg_option("display_rotation")  # ffmpeg 6.0 or newer
     rotated = tmp_path / "rotated.mp4"
     run_ffmpeg(["-display_rotation", "90", "-i", str(clips["mp4"]), "-c", "copy", str(rotated)])
     info = probe(rotated)

@@ -1,7 +1,9 @@
 """Finding and running the ffmpeg executable.
 
-vidsr needs no system ffmpeg and no ffprobe: by default it uses the static binary that
-ships with the ``imageio-ffmpeg`` wheel. Set ``$VIDSR_FFMPEG`` to use another one.
+vidsr needs no system ffmpeg and no ffprobe: it uses the static binary that ships with the
+``imageio-ffmpeg`` wheel, whatever ffmpeg is on PATH (so every install runs the same,
+known-good build). Set ``$VIDSR_FFMPEG`` to a path (or ``ffmpeg`` for the one on PATH) to
+use another one.
 
 Commands are always argument lists, never shell strings, so file names with spaces or
 quotes are safe.
@@ -33,13 +35,12 @@ DISK_FULL = "No space left on device"
 
 
 def ffmpeg_exe() -> str:
-    """The ffmpeg executable: ``$VIDSR_FFMPEG``, else ``ffmpeg`` on PATH, else imageio-ffmpeg's."""
+    """The ffmpeg executable: ``$VIDSR_FFMPEG`` if set (a path, or a name looked up on
+    PATH), else the binary bundled with imageio-ffmpeg. An ffmpeg on PATH is never used
+    unless ``$VIDSR_FFMPEG`` names it."""
     exe = os.environ.get("VIDSR_FFMPEG")
     if exe:
-        return exe
-    exe = shutil.which("ffmpeg")
-    if exe:
-        return exe
+        return shutil.which(exe) or exe
     import imageio_ffmpeg
 
     return imageio_ffmpeg.get_ffmpeg_exe()
