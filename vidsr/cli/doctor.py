@@ -2,30 +2,58 @@
 
 from __future__ import annotations
 
-import typer
+import os
+
+# The runtime dependencies whose versions are shown (pyproject.toml's list).
+PACKAGES = ("torch", "torchvision", "facenet-pytorch", "numpy", "opencv-python-headless", "ffmpeg-python",
+            "imageio-ffmpeg", "soundfile", "scipy", "safetensors", "typer", "rich", "pillow")
+
+
+def _version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "[red]not installed[/]"
+
+
+def _ffmpeg_row() -> str:
+    import subprocess
+
+    from vidsr.media import ffmpeg_exe
+
+    exe = ffmpeg_exe()
+    source = "$VIDSR_FFMPEG" if os.environ.get("VIDSR_FFMPEG") else "bundled with imageio-ffmpeg"
+    try:
+        out = subprocess.run([exe, "-hide_banner", "-version"], capture_output=True, text=True, timeout=30).stdout
+    except OSError as e:
+        return f"[red]cannot run {exe}: {e.strerror or e}[/]"
+    first = (out.splitlines() or ["?"])[0].replace("ffmpeg version ", "")
+    return f"{exe} ({source}; version {first.split(' ')[0]})"
 
 
 def doctor() -> None:
-    """Print versions, the compute device, the ffmpeg binary and the status of the shipped weights."""
+    """Print versions, the compute device, the ffmpeg binary and where the default weights are."""
+    import shutil
+    import sys
+
     from rich.console import Console
     from rich.table import Table
 
     from vidsr import __version__
 
     table = Table(title=f"vidsr {__version__}", show_header=False)
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")
     import torch
 
-    table.add_row("torch", torch.__version__)
     table.add_row("device", f"cuda ({torch.cuda.get_device_name(0)})" if torch.cuda.is_available() else f"cpu ({torch.get_num_threads()} threads)")
     try:
-        from vidsr.media import ffmpeg_exe
-
-        table.add_row("ffmpeg", ffmpeg_exe())
+        table.add_row("ffmpeg", _ffmpeg_row())
     except Exception as e:  # doctor reports, it does not fail
         table.add_row("ffmpeg", f"[red]missing: {e}[/]")
     try:
-        import os
-
         import facenet_pytorch
 
         data = os.path.join(os.path.dirname(facenet_pytorch.__file__), "data")
@@ -33,10 +61,12 @@ def doctor() -> None:
         table.add_row("MTCNN weights", f"{'ok' if ok else '[red]missing[/]'} ({data})")
     except ImportError as e:
         table.add_row("MTCNN weights", f"[red]facenet-pytorch missing: {e}[/]")
-    try:
-        from vidsr.weights import default_weights_status
+    from vidsr.weights import default_weights_status
 
-        table.add_row("default weights", default_weights_status())
-    except ImportError:
-        table.add_row("default weights", "[yellow]not shipped yet[/]")
+    table.add_row("default weights", default_weights_status())
+    espeak = shutil.which("espeak-ng")
+    table.add_row("espeak-ng", espeak or "not installed (only `vidsr prepare` of photos needs it: apt-get install espeak-ng)")
+    table.add_row("python", f"{sys.version.split()[0]} ({sys.executable})")
+    for name in PACKAGES:
+        table.add_row(name, _version(name))
     Console().print(table)
