@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import GRID
+from conftest import GRID, needs_shared
 from vidsr.audio import (
     HOP,
     N_FFT,
@@ -125,7 +125,7 @@ def test_audio_windows_exact_and_bounded_cache():
     assert len(small._cache) == 2
 
 
-@pytest.mark.skipif(not (GRID / "bbaf2n.mpg").exists(), reason=f"shared data not found: {GRID}")
+@needs_shared
 @pytest.mark.parametrize("chunk", [16000, 777])
 def test_streamed_windows_equal_audio_windows_over_a_real_clip(chunk):
     """Every frame of a GRID clip (25 fps) and 2.5 s past its end, in batches as enhance_video

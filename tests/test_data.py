@@ -1,14 +1,13 @@
 """vidsr.data and vidsr.audio.augment: made voices, augmentation, prepared sets, prepare.
 
-Uses real data from the shared folder (``$VIDSR_SHARED`` or ../shared beside the project):
-40 UTKFace photos and the two GRID clips. Needs espeak-ng (``apt-get install espeak-ng``);
-without it the tests fail, they are not skipped.
+Uses real data from the shared folder (conftest.shared: 40 UTKFace photos and the two GRID
+clips) and espeak-ng for the made voices (conftest.espeak); the tests that need either are
+skipped without it.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -16,28 +15,18 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import espeak, shared
 from vidsr.audio.augment import augment, band_limit, coloured_noise, eq, gain, noise, quantise, reverb
 from vidsr.data.shards import ShardDataset, ShardWriter, iter_shard_tensors, open_set
 from vidsr.data.utkface import FaceFolder, parse_utkface_name
 from vidsr.data.voices import SENTENCES, VoiceSpec, draw_voice, f0_range, synthesize
 from vidsr.errors import VidsrError
 
-SHARED = Path(os.environ.get("VIDSR_SHARED") or Path(__file__).resolve().parents[1].parent / "shared")
-DATA = SHARED / "data"
-UTKFACE = DATA / "utkface"
-GRID = DATA / "grid"
 
-
-def require(path: Path) -> Path:
-    if not path.exists():
-        pytest.fail(f"shared data not found: {path} (set VIDSR_SHARED to the shared folder)")
-    return path
-
-
-@pytest.fixture(scope="session", autouse=True)
-def espeak() -> None:
-    if shutil.which("espeak-ng") is None:
-        pytest.fail("espeak-ng not found: apt-get install espeak-ng (vidsr prepare needs it)")
+@pytest.fixture
+def voices() -> None:
+    """The test makes voices: it needs espeak-ng."""
+    espeak()
 
 
 # ------------------------------------------------------------------------------ voices
@@ -50,7 +39,7 @@ def median_f0(wave: np.ndarray) -> float:
     return float(np.nanmedian(f0[voiced]))
 
 
-def test_voices_are_4s_of_16khz_speech():
+def test_voices_are_4s_of_16khz_speech(voices):
     rng = np.random.default_rng(1)
     for gender, age in [(0, 30), (1, 30), (0, 6), (1, 80)]:
         wave = synthesize(draw_voice(rng, gender, age), SENTENCES[rng.integers(len(SENTENCES))], rng)
@@ -61,12 +50,12 @@ def test_voices_are_4s_of_16khz_speech():
         assert loud[-1] - loud[0] > 1.0 * 16000, "less than a second of speech"
 
 
-def test_synthesize_is_reproducible():
+def test_synthesize_is_reproducible(voices):
     spec = VoiceSpec("en-us+f2", 50, 160)
     assert np.array_equal(synthesize(spec, SENTENCES[0]), synthesize(spec, SENTENCES[0]))
 
 
-def test_male_voices_are_lower_than_female_voices():
+def test_male_voices_are_lower_than_female_voices(voices):
     rng = np.random.default_rng(2)
     male = [median_f0(synthesize(draw_voice(rng, 0, 35), SENTENCES[i], rng)) for i in range(3)]
     female = [median_f0(synthesize(draw_voice(rng, 1, 35), SENTENCES[i], rng)) for i in range(3)]
@@ -94,7 +83,7 @@ def test_missing_espeak_is_a_clear_error(monkeypatch):
 # ------------------------------------------------------------------------ augmentation
 
 
-def test_augment_keeps_length_and_values():
+def test_augment_keeps_length_and_values(voices):
     rng = np.random.default_rng(4)
     wave = synthesize(draw_voice(rng, 1, 30), SENTENCES[3], rng)
     for fn in (reverb, eq, band_limit, noise, quantise, gain):
@@ -120,8 +109,9 @@ def test_augment_keeps_length_and_values():
 def photo_set(tmp_path_factory) -> tuple[Path, dict]:
     from vidsr.data.prepare import prepare_photos
 
+    espeak()
     out = tmp_path_factory.mktemp("sets") / "utk40"
-    summary = prepare_photos(require(UTKFACE), out, voices_per_person=3, hr_size=64, seed=0, limit=40, progress=False)
+    summary = prepare_photos(shared("utkface"), out, voices_per_person=3, hr_size=64, seed=0, limit=40, progress=False)
     return out, summary
 
 
@@ -221,7 +211,7 @@ def test_utkface_labels_and_face_folder():
     lab = parse_utkface_name("61_1_20170109142408075.jpg.chip.jpg")
     assert (lab.age, lab.gender, lab.race) == (61, 1, -1)
     assert parse_utkface_name("holiday.jpg").gender == -1
-    faces = FaceFolder(require(UTKFACE), hr_size=32, split="test")
+    faces = FaceFolder(shared("utkface"), hr_size=32, split="test")
     item = faces[0]
     assert len(faces) > 100 and item["hr"].shape == (3, 32, 32) and item["gender"] in (0, 1)
 
@@ -233,7 +223,7 @@ def test_prepare_videos_on_grid(tmp_path):
     from vidsr.data.prepare import prepare_videos
 
     out = tmp_path / "grid"
-    summary = prepare_videos(require(GRID), out, layout="folder", hr_size=64, every=1.0, progress=False)
+    summary = prepare_videos(shared("grid"), out, layout="folder", hr_size=64, every=1.0, progress=False)
     meta = open_set(out)
     assert sorted(meta["identities"]) == ["bbaf2n", "lbbc2a"]
     assert summary["samples"] >= 4, summary
@@ -247,7 +237,7 @@ def test_prepare_videos_on_grid(tmp_path):
 # --------------------------------------------------------------------- CLI and example
 
 
-def test_prepare_command(tmp_path):
+def test_prepare_command(tmp_path, voices):
     import typer
     from typer.testing import CliRunner
 
@@ -257,11 +247,11 @@ def test_prepare_command(tmp_path):
     app = typer.Typer()
     app.command()(prepare)
     out = tmp_path / "small"
-    result = CliRunner().invoke(app, [str(require(UTKFACE)), "-o", str(out), "--hr-size", "32", "--limit", "4", "--voices-per-person", "2"])
+    result = CliRunner().invoke(app, [str(shared("utkface")), "-o", str(out), "--hr-size", "32", "--limit", "4", "--voices-per-person", "2"])
     assert result.exit_code == 0, result.output
     assert open_set(out)["summary"]["samples"] == 8
-    assert detect_kind(UTKFACE) == "photos" and detect_kind(require(GRID)) == "videos"
-    result = CliRunner().invoke(app, [str(UTKFACE), "-o", str(out), "--kind", "nonsense"])
+    assert detect_kind(shared("utkface")) == "photos" and detect_kind(shared("grid")) == "videos"
+    result = CliRunner().invoke(app, [str(shared("utkface")), "-o", str(out), "--kind", "nonsense"])
     assert result.exit_code != 0 and isinstance(result.exception, VidsrError)
 
 

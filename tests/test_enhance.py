@@ -17,7 +17,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from conftest import GRID, UTKFACE
+from conftest import GRID, needs_shared, shared
 from vidsr.cli import enhance as enhance_cli
 from vidsr.cli import image as image_cli
 from vidsr.cli import mix as mix_cli
@@ -28,7 +28,9 @@ from vidsr.media.synth import H264, shrunk_face_clip
 from vidsr.pipeline import check_options, default_scale, enhance_video, expand_inputs
 
 MALE, FEMALE = GRID / "bbaf2n.mpg", GRID / "lbbc2a.mpg"
-pytestmark = pytest.mark.skipif(not MALE.exists(), reason=f"shared data not found: {GRID}")
+pytestmark = needs_shared
+
+
 def frame_count(path: Path) -> int:
     return sum(1 for _ in VideoReader(path))
 
@@ -254,7 +256,7 @@ def test_folder_with_good_corrupt_silent_and_faceless_videos(clips, tiny_weights
 def test_image_strip_has_four_tiles(clips, tiny_weights, model, tmp_path):
     from vidsr.imaging import read_rgb, save_png
 
-    face = sorted(UTKFACE.glob("*.jpg"))[0]
+    face = sorted(shared("utkface").glob("*.jpg"))[0]
     r = model.preset.resolution
     out = tmp_path / "strip.png"
     args = ["image", str(face), "--audio", str(clips["voice"]), "-o", str(out), "--weights", str(tiny_weights), "--device", "cpu"]
@@ -289,12 +291,12 @@ def test_voice_code_hears_the_middle_of_the_track(clips, model):
 def test_mix_grid_shape(clips, tiny_weights, model, tmp_path):
     from vidsr.imaging import read_rgb
 
-    faces = sorted(UTKFACE.glob("*.jpg"))[:2]
+    faces = sorted(shared("utkface").glob("*.jpg"))[:2]
     voices = [clips["voice"], MALE, clips["tiny"]]
     args = ["mix", "--faces", str(faces[0]), "--faces", str(faces[1])]
     for v in voices:
         args += ["--voices", str(v)]
-    for f in sorted(UTKFACE.glob("*.jpg"))[2:5]:
+    for f in sorted(shared("utkface").glob("*.jpg"))[2:5]:
         args += ["--voice-faces", str(f)]
     out = tmp_path / "grid.png"
     result = CliRunner().invoke(cli_app(), [*args, "-o", str(out), "--weights", str(tiny_weights), "--device", "cpu"])

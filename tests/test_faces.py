@@ -1,7 +1,7 @@
 """vidsr.faces and `vidsr detect`: tiny-face detection, tracking, cropping.
 
-Real faces come from the GRID clips in the shared data folder (``$VIDSR_SHARED`` or
-../shared beside the project); test videos are made from them with ffmpeg:
+Real faces come from the GRID clips in the shared data folder (conftest.shared; the
+tests that need them are skipped without it); test videos are made from them with ffmpeg:
 
 - ``tiny``: bbaf2n shrunk 10x (face about 10 px wide) on a grey 640x360 canvas;
 - ``pair``: the two GRID clips side by side;
@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import GRID, needs_shared
 from vidsr.faces import (
     Detection,
     FaceTracker,
@@ -34,12 +35,10 @@ from vidsr.faces import (
 from vidsr.media import VideoReader, run_ffmpeg
 from vidsr.media.synth import H264, shrunk_face_clip
 
-SHARED = Path(os.environ.get("VIDSR_SHARED") or Path(__file__).resolve().parents[1].parent / "shared")
-GRID = SHARED / "data" / "grid"
 MALE, FEMALE = GRID / "bbaf2n.mpg", GRID / "lbbc2a.mpg"
 ROOT = Path(__file__).resolve().parents[1]
 
-needs_grid = pytest.mark.skipif(not MALE.exists(), reason=f"shared data not found: {GRID}")
+needs_grid = needs_shared
 
 # Where the shrunk face goes in the tiny clip: the 360x288 clip becomes 36x29 at (300, 160).
 TINY_AT, TINY_SCALE = (300, 160), 0.1
