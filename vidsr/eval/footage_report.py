@@ -162,14 +162,28 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` broken at spaces into lines at most ``width`` px wide (the strips' font)."""
+    import cv2
+
+    lines, line = [], ""
+    for word in text.split(" "):
+        longer = f"{line} {word}" if line else word
+        if line and cv2.getTextSize(longer, cv2.FONT_HERSHEY_SIMPLEX, 0.33, 1)[0][0] > width:
+            lines.append(line)
+            longer = word
+        line = longer
+    return lines + [line]
+
+
 def write_strip(path: Path, result: dict) -> None:
     """[8x8 input | bicubic | no voice | own voice | other voice | original] for up to
     STRIP_ROWS judged frames of the clip's first judged track, with a caption."""
     import cv2
     import torch
 
-    from vidsr.eval.figures import labelled_grid
-    from vidsr.imaging import from_uint8, save_png
+    from vidsr.files import write_bytes
+    from vidsr.imaging import from_uint8, grid
 
     keys, images, row = result["keys"], result["images"], result["row"]
     track = keys[0][0]
@@ -181,16 +195,28 @@ def write_strip(path: Path, result: dict) -> None:
         tiles.append(cv2.resize(result["inputs"][i], (r, r), interpolation=cv2.INTER_NEAREST))
         for cond in ("bicubic", "none", "own", "other", "original"):
             tiles.append(images[cond][i] if cond in images else np.full((r, r, 3), 128, np.uint8))
-    canvas = labelled_grid(STRIP_LABELS, torch.stack([from_uint8(t) for t in tiles]), len(STRIP_LABELS))
+    canvas = grid(torch.stack([from_uint8(t) for t in tiles]), len(STRIP_LABELS))  # tiles at the model's size
+    header = np.full((18, canvas.shape[1], 3), 255, np.uint8)
+    for c, text in enumerate(STRIP_LABELS):
+        (w, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.33, 1)
+        cv2.putText(header, text, (2 + c * (r + 2) + max(0, (r - w) // 2), 13), cv2.FONT_HERSHEY_SIMPLEX, 0.33,
+                    (0, 0, 0), 1, cv2.LINE_AA)
+    canvas = np.concatenate([header, canvas])
     caption = [f"{row['clip']} ({row['gender'] or 'gender unknown'}), track {track}, face {row['face_px']} px, "
                f"frames {', '.join(str(keys[i][1]) for i in idx)}",
                f"own voice: {row['own_voice']}; other voice: {row['other_voice'] or 'none'}"]
     if row["credit"]:
         caption.append(row["credit"] + (f"; voices: {VOICE_CREDIT}" if row["group"] == "lfw" else ""))
-    band = np.full((16 * len(caption) + 6, canvas.shape[1], 3), 255, np.uint8)
-    for j, text in enumerate(caption):
-        cv2.putText(band, text, (4, 16 * (j + 1)), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (0, 0, 0), 1, cv2.LINE_AA)
-    save_png(path, np.concatenate([canvas, band]))
+    lines = [chunk for text in caption for chunk in _wrap(text, canvas.shape[1] - 8)]
+    band = np.full((13 * len(lines) + 5, canvas.shape[1], 3), 255, np.uint8)
+    for j, text in enumerate(lines):
+        cv2.putText(band, text, (4, 13 * (j + 1)), cv2.FONT_HERSHEY_SIMPLEX, 0.33, (0, 0, 0), 1, cv2.LINE_AA)
+    ok, png = cv2.imencode(".png", cv2.cvtColor(np.concatenate([canvas, band]), cv2.COLOR_RGB2BGR),
+                           [cv2.IMWRITE_PNG_COMPRESSION, 9])  # small enough to keep in docs/
+    if not ok:
+        raise OSError(f"could not encode {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_bytes(path, png.tobytes())
 
 
 def write_footage_report(out: Path, settings: dict, rows: list[dict], frames: list[dict], failed: list[dict],
