@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -133,11 +134,42 @@ def test_corrupt_and_mismatched_checkpoints_are_clear_errors(tiny_set, tmp_path)
         load_networks(not_weights, {"G": Generator(get_preset("tiny"))})
 
 
-def test_two_process_ddp_on_cpu(tiny_set, tmp_path):
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_processes_train_like_one_on_the_same_global_batch(tmp_path):
+    """Data parallelism: both ranks end with the same weights, and they are those of one
+    process that took every global batch whole (the gradients are averaged, not summed or
+    left apart)."""
+    from safetensors.torch import load_file
+
+    script = str(Path(__file__).with_name("ddp_steps.py"))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        env.pop(k, None)
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
+                        str(_free_port()), script, str(tmp_path)], capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = subprocess.run([sys.executable, script, str(tmp_path)], capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rank0, rank1, alone = (load_file(tmp_path / f"rank-{n}.safetensors") for n in ("0-of-2", "1-of-2", "0-of-1"))
+    start = LowResEncoder(get_preset("tiny")).state_dict()
+    for name, w in alone.items():
+        assert torch.equal(rank0[name], rank1[name]), name
+        assert torch.allclose(rank0[name], w, atol=1e-5), (name, (rank0[name] - w).abs().max())
+    assert any(not torch.allclose(alone[n], start[n]) for n in start)  # the steps did change the weights
+
+
+def test_two_process_training_run_on_cpu(tiny_set, tmp_path):
     r = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29547", "-m", "vidsr",
-         "train", "--stage", "generator", "--preset", "tiny", "--data", str(tiny_set), "--runs", str(tmp_path),
-         "--steps", "4", "--device", "cpu", "--threads", "1"], capture_output=True, text=True, timeout=300)
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),
+         "-m", "vidsr", "train", "--stage", "generator", "--preset", "tiny", "--data", str(tiny_set), "--runs",
+         str(tmp_path), "--steps", "4", "--device", "cpu", "--threads", "1"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert json.loads((tmp_path / "generator" / "options.json").read_text())["world_size"] == 2
     assert stats(tmp_path / "generator")[-1]["step"] == 4
