@@ -116,7 +116,7 @@ def tiny_set(tmp_path_factory) -> Path:
     espeak()
     photos = write_synthetic_photos(tmp_path_factory.mktemp("photos") / "faces", 32)
     out = tmp_path_factory.mktemp("sets") / "tiny"
-    prepare_photos(photos, out, voices_per_person=2, hr_size=32, progress=False)
+    prepare_photos(photos, out, voices_per_person=2, hr_size=32, progress=False, voices="made")
     return out
 
 

@@ -111,7 +111,8 @@ def photo_set(tmp_path_factory) -> tuple[Path, dict]:
 
     espeak()
     out = tmp_path_factory.mktemp("sets") / "utk40"
-    summary = prepare_photos(shared("utkface"), out, voices_per_person=3, hr_size=64, seed=0, limit=40, progress=False)
+    summary = prepare_photos(shared("utkface"), out, voices_per_person=3, hr_size=64, seed=0, limit=40, progress=False,
+                             voices="made")
     return out, summary
 
 
@@ -247,12 +248,17 @@ def test_prepare_command(tmp_path, voices):
     app = typer.Typer()
     app.command()(prepare)
     out = tmp_path / "small"
-    result = CliRunner().invoke(app, [str(shared("utkface")), "-o", str(out), "--hr-size", "32", "--limit", "4", "--voices-per-person", "2"])
+    result = CliRunner().invoke(app, [str(shared("utkface")), "-o", str(out), "--hr-size", "32", "--limit", "4", "--voices-per-person", "2",
+                                      "--voices", "made"])
     assert result.exit_code == 0, result.output
     assert open_set(out)["summary"]["samples"] == 8
     assert detect_kind(shared("utkface")) == "photos" and detect_kind(shared("grid")) == "videos"
-    result = CliRunner().invoke(app, [str(shared("utkface")), "-o", str(out), "--kind", "nonsense"])
-    assert result.exit_code != 0 and isinstance(result.exception, VidsrError)
+    assert detect_kind(shared("lfw")) == "lfw"
+    for bad in (["--kind", "nonsense"], ["--voices", "sung"], ["--framing", "wide"]):
+        result = CliRunner().invoke(app, [str(shared("utkface")), "-o", str(out), *bad])
+        assert result.exit_code != 0 and isinstance(result.exception, VidsrError), bad
+    result = CliRunner().invoke(app, [str(shared("utkface")), str(shared("grid")), "-o", str(out)])
+    assert isinstance(result.exception, VidsrError) and "photo folders" in str(result.exception)
 
 
 def test_example_clip():

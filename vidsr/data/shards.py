@@ -8,7 +8,7 @@ Layout of a set ``SET/``::
 
 ``meta.json``: ``{"format": "vidsr-shards/1", "hr_size", "sample_rate", "window_samples",
 "source", "splits": {"d1": {"count", "shards": [...]}, "d2": ..., "test": ...},
-"identities": [names], "videos": [names], "summary": {...}}``.
+"identities": [names], "videos": [names], "sources": [names], "speakers": [names], "summary": {...}}``.
 
 Each shard holds, for its N samples:
 
@@ -20,7 +20,12 @@ Each shard holds, for its N samples:
 ``age``    int64 [N]             years, -1 unknown
 ``video``  int64 [N]             index into meta ``videos`` (a photo is its own "video")
 ``clip``   int64 [N]             the clip's number within its video (photos: sentence no.)
+``source`` int64 [N]             index into meta ``sources`` (the face's source folder), -1 unknown
+``speaker`` int64 [N]            index into meta ``speakers`` (whose voice it is), -1 unknown
 =========  ====================  ==================================================
+
+``source`` and ``speaker`` are newer than the format's other fields: sets written before
+them lack them (and meta ``sources`` / ``speakers``), and readers yield them only where present.
 
 :class:`ShardWriter` writes a set (each shard atomically, meta.json last, so that a killed
 ``prepare`` never leaves a set that looks complete); :class:`ShardDataset` streams one
@@ -51,6 +56,8 @@ META = "meta.json"
 SUMMARY = "summary.md"
 SHARDS = "shards"
 INT_FIELDS = ("identity", "gender", "age", "video", "clip")
+OPTIONAL_FIELDS = ("source", "speaker")  # absent from sets written before them
+NAMED_FIELDS = {"identity": "identities", "video": "videos", "source": "sources", "speaker": "speakers"}
 
 
 def shard_name(split: str, index: int) -> str:
@@ -87,10 +94,8 @@ class ShardWriter:
         self.shard_size = int(shard_size)
         self.window_samples = int(window_samples)
         self.sample_rate = int(sample_rate)
-        self.identities: list[str] = []
-        self.videos: list[str] = []
-        self._identity_ix: dict[str, int] = {}
-        self._video_ix: dict[str, int] = {}
+        self.names: dict[str, list[str]] = {k: [] for k in NAMED_FIELDS}  # field -> meta list
+        self._ix: dict[str, dict[str, int]] = {k: {} for k in NAMED_FIELDS}
         self._shards: dict[str, list[str]] = {s: [] for s in SPLITS}
         self._counts: dict[str, int] = {s: 0 for s in SPLITS}
         self._buffers: dict[str, dict[str, np.ndarray]] = {}
@@ -116,19 +121,31 @@ class ShardWriter:
                         p.unlink()
         (root / SHARDS).mkdir(parents=True, exist_ok=True)
 
+    @property
+    def identities(self) -> list[str]:
+        return self.names["identity"]
+
+    @property
+    def videos(self) -> list[str]:
+        return self.names["video"]
+
+    def index(self, field: str, name: str | None) -> int:
+        """The index of `name` in the meta list of `field` (added on first use); -1 for None."""
+        if name is None:
+            return -1
+        ix = self._ix[field]
+        if name not in ix:
+            ix[name] = len(self.names[field])
+            self.names[field].append(name)
+        return ix[name]
+
     def identity_index(self, name: str) -> int:
         """The index of identity `name` in meta ``identities`` (added on first use)."""
-        if name not in self._identity_ix:
-            self._identity_ix[name] = len(self.identities)
-            self.identities.append(name)
-        return self._identity_ix[name]
+        return self.index("identity", name)
 
     def video_index(self, name: str) -> int:
         """The index of video `name` in meta ``videos`` (added on first use)."""
-        if name not in self._video_ix:
-            self._video_ix[name] = len(self.videos)
-            self.videos.append(name)
-        return self._video_ix[name]
+        return self.index("video", name)
 
     def _buffer(self, split: str) -> dict[str, np.ndarray]:
         if split not in self._buffers:
@@ -136,7 +153,7 @@ class ShardWriter:
             self._buffers[split] = {
                 "hr": np.zeros((n, s, s, 3), np.uint8),
                 "audio": np.zeros((n, self.window_samples), np.int16),
-                **{k: np.full(n, -1, np.int64) for k in INT_FIELDS},
+                **{k: np.full(n, -1, np.int64) for k in INT_FIELDS + OPTIONAL_FIELDS},
             }
         return self._buffers[split]
 
@@ -150,10 +167,13 @@ class ShardWriter:
         age: int = -1,
         video: str | None = None,
         clip: int = -1,
+        source: str | None = None,
+        speaker: str | None = None,
     ) -> None:
         """Add one sample: `hr` uint8 [S, S, 3] RGB, `audio` [64000] (float in [-1, 1] or int16).
 
-        `identity` and `video` are names (the video defaults to the identity).
+        `identity`, `video`, `source` and `speaker` are names (the video defaults to the
+        identity; source and speaker to unknown).
         """
         if self.closed:
             raise RuntimeError("ShardWriter is closed")
@@ -173,6 +193,8 @@ class ShardWriter:
         buf["age"][i] = age if age is not None and age >= 0 else -1
         buf["video"][i] = self.video_index(video if video is not None else identity)
         buf["clip"][i] = clip
+        buf["source"][i] = self.index("source", source)
+        buf["speaker"][i] = self.index("speaker", speaker)
         self._fill[split] = i + 1
         self._counts[split] += 1
         if self._fill[split] == self.shard_size:
@@ -206,8 +228,7 @@ class ShardWriter:
             "window_samples": self.window_samples,
             "source": self.source,
             "splits": {s: {"count": self._counts[s], "shards": list(self._shards[s])} for s in SPLITS},
-            "identities": self.identities,
-            "videos": self.videos,
+            **{NAMED_FIELDS[k]: v for k, v in self.names.items()},
             "summary": summary or {},
         }
         if summary_md is not None:
@@ -372,7 +393,7 @@ class ShardDataset(torch.utils.data.IterableDataset):
 
     def _read(self, path: Path, rows: list[int] | None, rng: np.random.Generator) -> Iterator[dict]:
         with safe_open(str(path), framework="np") as f:
-            ints = {k: f.get_tensor(k) for k in INT_FIELDS}
+            ints = {k: f.get_tensor(k) for k in INT_FIELDS + OPTIONAL_FIELDS if k in f.keys()}
             if rows is None:
                 rows = list(rng.permutation(len(ints["identity"]))) if self.shuffle else range(len(ints["identity"]))
             hr, audio = f.get_slice("hr"), (f.get_slice("audio") if self.with_audio else None)

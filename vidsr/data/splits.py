@@ -12,6 +12,11 @@ from __future__ import annotations
 import hashlib
 
 TEST_FRACTION = 0.05
+# Real voices (vidsr.data.real_voices) come from a few hundred speakers, split by the same
+# hash with a larger fraction: at 5 % the 250 speakers of speechocean762 leave one adult man
+# and one girl for testing, so every test man would hear the same voice; at 15 % the test
+# speakers are 5 men, 13 women, 9 boys and 6 girls (33 of 250).
+SPEAKER_TEST_FRACTION = 0.15
 SPLITS = ("d1", "d2", "test")
 
 
@@ -23,6 +28,11 @@ def _unit(key: str) -> float:
 def is_test_identity(identity: str, test_fraction: float = TEST_FRACTION) -> bool:
     """True when this identity is held out for testing."""
     return _unit("test:" + identity) < test_fraction
+
+
+def is_test_speaker(speaker: str) -> bool:
+    """True when this real speaker's voice is held out for testing (SPEAKER_TEST_FRACTION)."""
+    return is_test_identity(speaker, SPEAKER_TEST_FRACTION)
 
 
 def split_of(identity: str, clip: str, test_fraction: float = TEST_FRACTION) -> str:
