@@ -513,7 +513,7 @@ def evaluate_footage(
         "weights": os.fspath(weights), "preset": model.preset.name, "lowres": model.preset.lowres,
         "resolution": model.preset.resolution, "face_px": face_px, "frame": list(frame), "seconds": seconds,
         "every": every, "crop_scale": crop_scale, "judged_framing": min(crop_scale, TRAINING_CROP_SCALE),
-        "lfw": os.fspath(lfw) if lfw else None, "lfw_limit": limit if lfw else None,
+        "footage": list(footage), "lfw": os.fspath(lfw) if lfw else None, "lfw_limit": limit if lfw else None,
         "voices": os.fspath(voices) if voices else None, "voice_pool": pool.describe() if pool else None,
         "device": str(model_device(model)), "pipeline": "vidsr.pipeline.enhance_video (mode tracks, default smoothing)",
         "judges": {"gender": gender_judge.label, "identity": embedder.label, "same_person": embedder.same_person},

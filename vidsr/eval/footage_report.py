@@ -116,6 +116,25 @@ def clip_table(rows: list[dict]) -> list[str]:
     return lines
 
 
+def command(report: dict) -> str:
+    """The command line that makes this report (its output folder aside)."""
+    s = report["settings"]
+    footage = s.get("footage") or [f"{r['source']}:{r['gender']}" if r["gender"] else r["source"]
+                                   for r in report["clips"] + report["failed"] if r.get("group", "footage") == "footage"
+                                   and not r["clip"].startswith("lfw-")]
+    parts = ["vidsr evaluate", *(f"--footage {f}" for f in footage)]
+    if s.get("lfw"):
+        parts += [f"--lfw {s['lfw']}", f"--voices {s['voices']}", f"--limit {s['lfw_limit']}"]
+    elif s.get("voices"):
+        parts.append(f"--voices {s['voices']}")
+    parts += [f"--face-px {s['face_px']:g}", f"--weights {s['weights']}"]
+    defaults = {"every": 8, "seconds": 3.0, "crop_scale": 1.2}
+    parts += [f"--{k.replace('_', '-')} {s[k]:g}" for k, v in defaults.items() if s[k] != v]
+    if tuple(s["frame"]) != (640, 360):
+        parts.append(f"--frame {s['frame'][0]}x{s['frame'][1]}")
+    return " ".join(parts)
+
+
 def markdown(report: dict) -> str:
     s = report["settings"]
     lines = [
@@ -133,7 +152,7 @@ def markdown(report: dict) -> str:
         f"{report['summary']['all']['clips']} clips, {report['summary']['all']['frames']} frames judged "
         f"({report['summary']['all']['frames_by_gender']['male']} of men, "
         f"{report['summary']['all']['frames_by_gender']['female']} of women); {len(report['failed'])} not evaluated; "
-        f"{report['seconds']:.0f} s.", "",
+        f"{report['seconds']:.0f} s.", "", f"`{command(report)} -o OUT`", "",
         "## All clips", "", *table(report["summary"]["all"]),
     ]
     for group, title in GROUPS.items():
