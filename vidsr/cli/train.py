@@ -21,6 +21,8 @@ def train(
     fixed_audio: bool = typer.Option(False, "--fixed-audio", help="Fusion stage: keep E_a fixed (ablation f)."),
     gender_weight: Optional[float] = typer.Option(
         None, "--gender-weight", help="Audio stage: weight of E_a's voice-gender head (0: eq. 3 alone)."),
+    degrade: Optional[bool] = typer.Option(
+        None, "--degrade/--clean", help="lowres, fusion: E_l's 8x8 inputs degraded as real tiny faces are, or the paper's clean bicubic D (default: the preset's)."),
     vgg16: Optional[Path] = typer.Option(None, "--vgg16", help="VGG16 weights (safetensors) for the perceptual loss of E_h; default: D features."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Use at most this many training images (generator, highres)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the stage's last checkpoint."),
@@ -38,7 +40,7 @@ def train(
 
     if threads:
         torch.set_num_threads(threads)
-    given = {"batch": batch, "lr": lr, "limit": limit, "vgg16": vgg16, "gender_weight": gender_weight}
+    given = {"batch": batch, "lr": lr, "limit": limit, "vgg16": vgg16, "gender_weight": gender_weight, "degrade": degrade}
     overrides = {k: v for k, v in given.items() if v is not None}
     if layers != 1 or fixed_audio:
         overrides.update(layers=layers, finetune_audio=not fixed_audio)

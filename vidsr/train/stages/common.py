@@ -1,12 +1,14 @@
 """What the encoder stages (highres, lowres, audio, fusion) share: frozen networks read from
-earlier stages, a streamed batch iterator over a prepared set, fixed sample batches, and
-the paper's loss terms."""
+earlier stages, a streamed batch iterator over a prepared set, fixed sample batches, the
+low-res inputs (the paper's clean D, or degraded as real tiny faces are) and the paper's
+loss terms."""
 
 from __future__ import annotations
 
 from itertools import islice
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -23,6 +25,7 @@ from vidsr.train.context import TrainContext
 from vidsr.train.loop import WEIGHTS
 
 N_SAMPLES = 8
+DEGRADE_STREAM = 71  # keeps the degradation RNG apart from every other seeded stream
 
 BUILDERS = {
     "G": Generator, "D": Discriminator, "E_h": HighResEncoder, "E_l": LowResEncoder, "E_a": AudioEncoder,
@@ -139,3 +142,44 @@ def adam(params, lr: float) -> torch.optim.Adam:
 
 def lowres_of(ctx: TrainContext, x_h: torch.Tensor) -> torch.Tensor:
     return downsample(x_h, ctx.preset.lowres)
+
+
+class LowResInputs:
+    """E_l's inputs for a stage, by its option ``degrade``: off, the paper's clean bicubic D
+    (:func:`lowres_of`); on, degraded as real tiny faces are (:mod:`vidsr.data.degrade`),
+    drawn from an RNG seeded by (seed, rank, step) so a resumed run degrades exactly as an
+    uninterrupted one. The crop scale is the set's framing (its prepare settings)."""
+
+    def __init__(self, ctx: TrainContext):
+        from vidsr.faces.crop import TRAINING_CROP_SCALE
+
+        self.ctx = ctx
+        self.degrade = bool(ctx.options.get("degrade", False))
+        settings = _set_settings(ctx.data)
+        self.crop_scale = float(settings.get("crop_scale") or TRAINING_CROP_SCALE)
+
+    def __call__(self, x_h: torch.Tensor, step: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(E_l's input, the clean D(x_h)) for a batch of `step`; `step` None: the fixed
+        degradations of the sample grids. The clean D stays the target of eq. (2)'s and
+        eq. (4)'s consistency term: the output must match the face, not its degradation."""
+        x_l = lowres_of(self.ctx, x_h)
+        if not self.degrade:
+            return x_l, x_l
+        from vidsr.data.degrade import degrade_batch
+
+        key = [self.ctx.seed, DEGRADE_STREAM, self.ctx.rank] + ([] if step is None else [step + 1])
+        return degrade_batch(x_h, self.ctx.preset.lowres, np.random.default_rng(key), self.crop_scale), x_l
+
+    @property
+    def recorded(self) -> dict:
+        return {"degrade": self.degrade, "degrade_crop_scale": self.crop_scale if self.degrade else None}
+
+
+def _set_settings(data: Path | None) -> dict:
+    """The prepare settings of a prepared set ({} for anything else)."""
+    import json
+
+    meta = Path(data) / "meta.json" if data else None
+    if meta is None or not meta.exists():
+        return {}
+    return json.loads(meta.read_text(encoding="utf-8")).get("summary", {}).get("settings", {})

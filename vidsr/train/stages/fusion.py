@@ -5,7 +5,9 @@
 with z^l = E_l(x^l) (frozen) and z = E_h(x^h). Variants for the ablations of Table 1:
 ``layers`` 1 (F) or 3 (F_3), and ``finetune_audio`` false for "F + fixed E_a". Each variant
 trains in its own run folder (fusion, fusion-f3, fusion-fixed) and writes F or F_3 with the
-E_a it used.
+E_a it used. With the option ``degrade`` (the cpu preset's recipe) E_l sees x^h degraded as
+a real tiny face is (vidsr.data.degrade), as it was trained; the consistency term still
+compares with the clean D o x^h.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import torch
 from vidsr.audio.spectrogram import log_spectrogram
 from vidsr.imaging import upsample_nearest
 from vidsr.train.context import TrainContext
-from vidsr.train.stages.common import Batches, adam, build, code_and_sr_loss, fixed_samples, frozen, lowres_of
+from vidsr.train.stages.common import Batches, LowResInputs, adam, build, code_and_sr_loss, fixed_samples, frozen
 
 
 def variant_name(layers: int, finetune_audio: bool) -> str:
@@ -45,7 +47,9 @@ class FusionStage:
         self.augment = bool(o.get("augment", True))
         self.fixed = fixed_samples(ctx, "d2", with_audio=True)
         self.data = Batches(ctx, "d2", self.batch_size, with_audio=True, augment_audio=self.augment)
-        self.recorded_options = {"fusion": self.fusion_key, "finetune_audio": self.finetune_audio, "augment_audio": self.augment}
+        self.inputs = LowResInputs(ctx)
+        self.recorded_options = {"fusion": self.fusion_key, "finetune_audio": self.finetune_audio, "augment_audio": self.augment,
+                                 **self.inputs.recorded}
 
     def networks(self):
         return {self.fusion_key: self.F, "E_a": self.E_a}
@@ -56,9 +60,9 @@ class FusionStage:
     def train_step(self, step: int) -> dict[str, float]:
         batch = self.data.take(step)
         x_h = batch["hr"]
-        x_l = lowres_of(self.ctx, x_h)
+        x_in, x_l = self.inputs(x_h, step)
         with torch.no_grad():
-            z, z_l = self.E_h(x_h), self.E_l(x_l)
+            z, z_l = self.E_h(x_h), self.E_l(x_in)
         with self.ctx.autocast():
             z_f = self.F(z_l, self.E_a(log_spectrogram(batch["audio"])))
             loss, logged = code_and_sr_loss(self.G, z_f, z, x_l, lam=1.0)  # eq. (4) weighs both terms alike
@@ -67,15 +71,15 @@ class FusionStage:
 
     @torch.no_grad()
     def samples(self):
-        """Rows: high-res, 8x8 input (nearest), G(E_l) (no voice), G(z_f) (fused)."""
+        """Rows: high-res, 8x8 input (nearest; degraded with ``degrade``), G(E_l) (no voice), G(z_f) (fused)."""
         x_h = self.fixed["hr"]
-        x_l = lowres_of(self.ctx, x_h)
+        x_in, _ = self.inputs(x_h)
         was = self.E_a.training
         self.E_a.eval()
-        z_l = self.E_l(x_l)
+        z_l = self.E_l(x_in)
         z_f = self.F(z_l, self.E_a(log_spectrogram(self.fixed["audio"])))
         self.E_a.train(was)
-        return torch.cat([x_h, upsample_nearest(x_l, x_h.shape[-1]), self.G(z_l), self.G(z_f)]), len(x_h)
+        return torch.cat([x_h, upsample_nearest(x_in, x_h.shape[-1]), self.G(z_l), self.G(z_f)]), len(x_h)
 
     def outputs(self):
         return {self.fusion_key: self.F, "E_a": self.E_a}

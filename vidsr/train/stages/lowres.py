@@ -3,6 +3,9 @@
     min_{E_l}  sum_{D1} |E_l(x^l) - E_h(x^h)|_1 + lambda |D o G(E_l(x^l)) - x^l|_2^2,  lambda = 40
 
 x^l is x^h bicubic-downsampled to the low-res size; both terms are means over elements.
+With the option ``degrade`` (the cpu preset's recipe) E_l is given x^h degraded as a real
+tiny face is (vidsr.data.degrade) instead, and the second term still compares with the
+clean D o x^h.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import torch
 
 from vidsr.imaging import upsample_nearest
 from vidsr.train.context import TrainContext
-from vidsr.train.stages.common import Batches, adam, build, code_and_sr_loss, fixed_samples, frozen, lowres_of
+from vidsr.train.stages.common import Batches, LowResInputs, adam, build, code_and_sr_loss, fixed_samples, frozen
 
 
 class LowResStage:
@@ -29,6 +32,8 @@ class LowResStage:
         self.opt = adam(self.E_l.parameters(), float(o["lr"]))
         self.fixed = fixed_samples(ctx, "d1", with_audio=False)
         self.data = Batches(ctx, "d1", self.batch_size, with_audio=False)
+        self.inputs = LowResInputs(ctx)
+        self.recorded_options = self.inputs.recorded
 
     def networks(self):
         return {"E_l": self.E_l}
@@ -38,21 +43,21 @@ class LowResStage:
 
     def train_step(self, step: int) -> dict[str, float]:
         x_h = self.data.take(step)["hr"]
-        x_l = lowres_of(self.ctx, x_h)
+        x_in, x_l = self.inputs(x_h, step)
         with torch.no_grad():
             z_h = self.E_h(x_h)
         with self.ctx.autocast():
-            loss, logged = code_and_sr_loss(self.G, self.E_l(x_l), z_h, x_l, self.lam)
+            loss, logged = code_and_sr_loss(self.G, self.E_l(x_in), z_h, x_l, self.lam)
         self.ctx.optimize(self.opt, loss)
         return logged
 
     @torch.no_grad()
     def samples(self):
-        """Rows: high-res, 8x8 input (nearest), G(E_l(x^l)), G(E_h(x^h))."""
+        """Rows: high-res, 8x8 input (nearest; degraded with ``degrade``), G(E_l(x^l)), G(E_h(x^h))."""
         x_h = self.fixed["hr"]
-        x_l = lowres_of(self.ctx, x_h)
+        x_in, _ = self.inputs(x_h)
         self.E_l.eval()
-        rows = [x_h, upsample_nearest(x_l, x_h.shape[-1]), self.G(self.E_l(x_l)), self.G(self.E_h(x_h))]
+        rows = [x_h, upsample_nearest(x_in, x_h.shape[-1]), self.G(self.E_l(x_in)), self.G(self.E_h(x_h))]
         self.E_l.train()
         return torch.cat(rows), len(x_h)
 
