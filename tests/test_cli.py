@@ -2,14 +2,36 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 
+import pytest
+
 from vidsr import __version__
+
+COMMANDS = ("enhance", "image", "mix", "detect", "prepare", "train", "export", "evaluate", "doctor")
 
 
 def vidsr(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "vidsr", *args], capture_output=True, text=True, timeout=300)
+
+
+def run_main(capsys, *args: str) -> tuple[int, str, str]:
+    """``vidsr ARGS`` through the real entry point (vidsr.cli.app.main), in this process:
+    (exit code, stdout, stderr)."""
+    from vidsr.cli.app import main
+
+    argv, sigterm = sys.argv, signal.getsignal(signal.SIGTERM)
+    sys.argv = ["vidsr", *args]
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+    finally:
+        sys.argv = argv
+        signal.signal(signal.SIGTERM, sigterm)
+    out, err = capsys.readouterr()
+    return exit_info.value.code, out, err
 
 
 def test_version():
@@ -17,30 +39,72 @@ def test_version():
     assert r.returncode == 0 and r.stdout.strip() == f"vidsr {__version__}"
 
 
-def test_doctor_reports_ffmpeg_and_mtcnn():
+def test_doctor_reports_ffmpeg_weights_and_versions():
+    import imageio_ffmpeg
+
+    from vidsr.weights import default_weights_path
+
     r = vidsr("doctor")
     assert r.returncode == 0, r.stderr
-    assert "ffmpeg" in r.stdout and "MTCNN weights" in r.stdout and "ok" in r.stdout
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in r.stdout.splitlines() if line.count("│") == 3}
+    assert rows["ffmpeg"].startswith(imageio_ffmpeg.get_ffmpeg_exe() + " (bundled")
+    assert rows["default weights"].startswith(f"ok ({default_weights_path()}, shipped")
+    assert rows["MTCNN weights"].startswith("ok")
+    from importlib.metadata import version
+
+    for package in ("torch", "numpy", "safetensors", "imageio-ffmpeg"):
+        assert rows[package] == version(package)
 
 
-def test_every_command_has_help():
-    r = vidsr("--help")
-    for command in ("detect", "prepare", "train", "export", "doctor"):
-        assert command in r.stdout
-        assert vidsr(command, "--help").returncode == 0
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(capsys, command):
+    code, out, _ = run_main(capsys, "--help")
+    assert code == 0 and command in out
+    code, out, err = run_main(capsys, command, "--help")
+    assert code == 0 and "Usage" in out and err == ""
 
 
-def test_bad_input_is_one_line_not_a_traceback(tmp_path):
-    cases = [
-        ("detect", str(tmp_path / "missing.mp4")),
-        ("train", "--stage", "nonsense", "--preset", "tiny"),
-        ("train", "--stage", "generator", "--preset", "nope"),
-        ("train", "--stage", "highres", "--preset", "tiny", "--runs", str(tmp_path)),
-        ("export", "--runs", str(tmp_path), "-o", str(tmp_path / "m.safetensors")),
-    ]
-    for args in cases:
-        r = vidsr(*args)
-        assert r.returncode != 0, args
-        assert "Traceback" not in r.stderr, (args, r.stderr)
-        lines = [line for line in r.stderr.splitlines() if line.strip()]
-        assert len(lines) == 1 and lines[0].startswith("vidsr: error:"), (args, r.stderr)
+BAD = {
+    "no command": ["nonsense"],
+    "enhance device": ["enhance", "x.mp4", "--device", "tpu"],
+    "enhance scale": ["enhance", "x.mp4", "--scale", "0"],
+    "enhance batch": ["enhance", "x.mp4", "--batch", "0"],
+    "enhance no input": ["enhance"],
+    "image device": ["image", "x.png", "--device", "tpu"],
+    "image missing": ["image", "{tmp}/missing.png"],
+    "mix device": ["mix", "--faces", "a.png", "--voices", "b.wav", "--device", "tpu"],
+    "mix nothing": ["mix", "--faces", "{tmp}", "--voices", "{tmp}"],
+    "detect missing": ["detect", "{tmp}/missing.mp4"],
+    "prepare missing": ["prepare", "{tmp}/missing", "-o", "{tmp}/set"],
+    "train device": ["train", "--stage", "lowres", "--device", "tpu"],
+    "train batch": ["train", "--stage", "lowres", "--batch", "0"],
+    "train negative steps": ["train", "--stage", "lowres", "--steps", "-5"],
+    "train zero steps": ["train", "--stage", "lowres", "--steps", "0"],
+    "train stage": ["train", "--stage", "nonsense", "--preset", "tiny"],
+    "train preset": ["train", "--stage", "generator", "--preset", "nope"],
+    "train no data": ["train", "--stage", "generator", "--preset", "tiny", "--runs", "{tmp}/runs"],
+    "train empty folder": ["train", "--stage", "generator", "--preset", "tiny", "--data", "{tmp}", "--runs", "{tmp}/runs"],
+    "train not pictures": ["train", "--stage", "generator", "--preset", "tiny", "--data", "{tmp}/text", "--runs", "{tmp}/runs"],
+    "train no set": ["train", "--stage", "lowres", "--preset", "tiny", "--data", "{tmp}/text", "--runs", "{tmp}/runs"],
+    "train before generator": ["train", "--stage", "highres", "--preset", "tiny", "--data", "{tmp}/text", "--runs", "{tmp}/runs"],
+    "export empty": ["export", "--runs", "{tmp}", "-o", "{tmp}/m.safetensors"],
+    "evaluate device": ["evaluate", "--data", "{tmp}", "--device", "tpu"],
+    "evaluate no set": ["evaluate", "--data", "{tmp}/text", "-o", "{tmp}/report"],
+    "doctor option": ["doctor", "--bogus"],
+}
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_input_is_one_line_and_exit_code_2(capsys, tmp_path, case):
+    (tmp_path / "text").mkdir()
+    (tmp_path / "text" / "face.jpg").write_text("not a picture\n")
+    code, out, err = run_main(capsys, *(a.replace("{tmp}", str(tmp_path)) for a in BAD[case]))
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2, (case, code, err)
+    assert len(lines) == 1 and lines[0].startswith("vidsr: error:") and "Traceback" not in err, (case, err)
+    assert not (tmp_path / "runs").exists()  # nothing was started
+
+
+def test_bad_input_in_a_real_process_is_one_line():
+    r = vidsr("train", "--stage", "generator", "--preset", "tiny", "--device", "tpu")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and r.stderr.startswith("vidsr: error:"), r.stderr

@@ -17,7 +17,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from conftest import GRID, needs_shared, shared
+from conftest import GRID, shared
 from vidsr.cli import enhance as enhance_cli
 from vidsr.cli import image as image_cli
 from vidsr.cli import mix as mix_cli
@@ -28,9 +28,6 @@ from vidsr.media.synth import H264, shrunk_face_clip
 from vidsr.pipeline import check_options, default_scale, enhance_video, expand_inputs
 
 MALE, FEMALE = GRID / "bbaf2n.mpg", GRID / "lbbc2a.mpg"
-pytestmark = needs_shared
-
-
 def frame_count(path: Path) -> int:
     return sum(1 for _ in VideoReader(path))
 
@@ -52,6 +49,7 @@ def cli_app() -> typer.Typer:
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory) -> dict[str, Path]:
+    shared("grid")  # the real faces and voices come from GRID
     folder = tmp_path_factory.mktemp("enhance_clips")
     out = {name: folder / f"{name}.mp4" for name in ("tiny", "silent", "noface")}
     shrunk_face_clip(MALE, out["tiny"])  # bbaf2n: a face about 12 px wide, 3 s, 25 fps

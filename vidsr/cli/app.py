@@ -7,6 +7,7 @@ turns user-facing errors into one line on stderr and a non-zero exit code.
 from __future__ import annotations
 
 import errno
+import signal
 import sys
 
 import typer
@@ -14,6 +15,11 @@ import typer
 from vidsr import __version__
 from vidsr.cli import detect, doctor, enhance, evaluate, export, image, mix, prepare, train
 from vidsr.errors import VidsrError
+
+try:  # typer 0.2x carries its own copy of click
+    from typer._click import exceptions as _click
+except ImportError:  # older typer: click itself
+    from click import exceptions as _click
 
 app = typer.Typer(
     name="vidsr",
@@ -54,9 +60,25 @@ def fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
+def _usage_error(e: _click.UsageError) -> str:
+    """A click usage error (a missing argument, an option value out of range) as one line."""
+    command = e.ctx.command_path.replace("python -m ", "") if e.ctx is not None else "vidsr"
+    return f"{e.format_message()} (see '{command} --help')"
+
+
 def main() -> None:
+    """Run the command; every error a user can cause ends as one line on stderr, exit code 2
+    (bad usage or input); a run over several files exits 1 when some of them failed."""
+    signal.signal(signal.SIGTERM, _terminate)
     try:
-        app()
+        code = app(standalone_mode=False)
+    except _click.UsageError as e:
+        if not e.format_message().strip():  # `vidsr` alone: the help, as click prints it
+            e.show()
+            sys.exit(e.exit_code)
+        fail(_usage_error(e))
+    except typer.Abort:
+        fail("interrupted", 130)
     except VidsrError as e:
         fail(str(e), e.exit_code)
     except KeyboardInterrupt:
@@ -65,6 +87,12 @@ def main() -> None:
         if e.errno == errno.ENOSPC:
             fail("no space left on the device (nothing half-written was kept)")
         fail(f"{e.strerror or e}: {e.filename}" if getattr(e, "filename", None) else str(e))
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _terminate(signum, frame) -> None:
+    """SIGTERM stops a run as Ctrl-C does: the temporaries it was writing are deleted."""
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

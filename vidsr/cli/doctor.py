@@ -69,4 +69,5 @@ def doctor() -> None:
     table.add_row("python", f"{sys.version.split()[0]} ({sys.executable})")
     for name in PACKAGES:
         table.add_row(name, _version(name))
-    Console().print(table)
+    # Piped or redirected: one row per line, paths unbroken (a terminal folds them to fit).
+    Console(width=None if sys.stdout.isatty() else 500).print(table)

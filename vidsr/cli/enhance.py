@@ -9,6 +9,7 @@ from typing import List, Optional
 
 import typer
 
+from vidsr.cli import options
 from vidsr.files import write_text
 
 
@@ -47,13 +48,13 @@ def enhance(
     mode: str = typer.Option("both", "--mode", help="both | overlay (the whole video) | tracks (one video per face)."),
     audio: Optional[Path] = typer.Option(None, "--audio", help="Take the voice from this sound or video file instead (mixing, Fig. 1b)."),
     no_audio: bool = typer.Option(False, "--no-audio", help="Ignore the sound: enhance from the picture alone (E_l only)."),
-    scale: Optional[float] = typer.Option(None, "--scale", help="Enlarge the overlay's frames this much (default: so faces show the model's output size, within 3840x2160)."),
+    scale: Optional[float] = typer.Option(None, "--scale", callback=options.above_zero, help="Enlarge the overlay's frames this much (default: so faces show the model's output size, within 3840x2160)."),
     inset: bool = typer.Option(False, "--inset", help="Review mode: draw each enhanced face enlarged beside its box instead of replacing it."),
     compare: bool = typer.Option(False, "--compare", help="Face videos show the low-res input beside the result."),
     face_range: Optional[str] = typer.Option(None, "--face-range", help="Replace faces MIN:MAX px wide (default 1:16, i.e. up to twice the model's 8 px input)."),
     smooth: float = typer.Option(0.4, "--smooth", min=0, help="Seconds over which each face's latent code is averaged (0: off)."),
     detect_every: int = typer.Option(5, "--detect-every", min=1, help="Run the face detector every N frames; follow faces in between."),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda (auto: a GPU if there is one)."),
+    device: str = typer.Option("auto", "--device", callback=options.device, help="auto | cpu | cuda (auto: a GPU if there is one)."),
     half: bool = typer.Option(False, "--half", help="Run the model in bf16/fp16 (faster on GPUs)."),
     batch: int = typer.Option(64, "--batch", min=1, help="Faces per model call."),
 ) -> None:

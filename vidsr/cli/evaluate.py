@@ -8,6 +8,8 @@ from typing import List, Optional
 
 import typer
 
+from vidsr.cli import options
+
 
 def _frame_size(text: str) -> tuple[int, int]:
     from vidsr.errors import VidsrError
@@ -47,9 +49,9 @@ def evaluate(
                                                     "(default 1.2, the training framing; e.g. 1.7 for a loose one)."),
     strips: int = typer.Option(6, "--strips", help="Real footage: PNG strips written (one track each)."),
     keep_clips: bool = typer.Option(False, "--keep-clips", help="Real footage: keep the made clips in OUT/clips."),
-    batch: int = typer.Option(32, "--batch", help="Faces per batch."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1 ..."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch."),
+    batch: int = typer.Option(32, "--batch", min=1, help="Faces per batch."),
+    device: str = typer.Option("auto", "--device", callback=options.device, help="auto, cpu, cuda, cuda:1 ..."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads for torch."),
 ) -> None:
     """Score a model as in the paper: gender/identity accuracy of its faces, PSNR/SSIM against
     bicubic and LapSRN, and how often a voice of the other gender changes the face's gender.
@@ -84,7 +86,9 @@ def evaluate(
     if data is None:
         raise VidsrError("give --data (a prepared set), or --footage / --lfw for the real-footage evaluation")
     from vidsr.eval.run import evaluate as run
+    from vidsr.train.api import check_shards
 
+    check_shards(data)  # a missing set or a corrupt shard: one line, before any work
     if weights is not None:
         weights = resolve_weights(weights)
     elif default_weights_path().is_file():

@@ -8,6 +8,8 @@ from typing import List, Optional
 
 import typer
 
+from vidsr.cli import options
+
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp"})
 
 
@@ -29,7 +31,7 @@ def image(
     audio: Optional[Path] = typer.Option(None, "--audio", help="A voice (sound or video file): its middle 4 s are fused in."),
     out: Optional[Path] = typer.Option(None, "-o", "--out", help="Output PNG for one picture, output folder for several (default: FACE.vidsr.png / vidsr-images)."),
     weights: Optional[Path] = typer.Option(None, "--weights", help="Model weights (default: the shipped CPU model)."),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+    device: str = typer.Option("auto", "--device", callback=options.device, help="auto | cpu | cuda."),
 ) -> None:
     """Super-resolve face pictures: a high-res face is first reduced to the model's 8x8 input
     and shown as a strip of high-res, low-res, E_l only and fused (with --audio) tiles; a

@@ -8,6 +8,8 @@ from typing import List, Optional
 
 import typer
 
+from vidsr.cli import options
+
 SOUND_EXTENSIONS = frozenset({".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus"})
 
 
@@ -17,7 +19,7 @@ def mix(
     voice_faces: Optional[List[Path]] = typer.Option(None, "--voice-faces", help="The voices' own faces, drawn above their columns (one per voice)."),
     out: Path = typer.Option(Path("mix.png"), "-o", "--out", help="The grid PNG (a Markdown legend is written beside it)."),
     weights: Optional[Path] = typer.Option(None, "--weights", help="Model weights (default: the shipped CPU model)."),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
+    device: str = typer.Option("auto", "--device", callback=options.device, help="auto | cpu | cuda."),
 ) -> None:
     """Mix faces with voices (Fig. 5): cell (i, j) = G(E_l(face i) + F(E_l(face i), E_a(voice j)))."""
     import torch

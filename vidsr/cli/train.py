@@ -8,14 +8,16 @@ from typing import Optional
 
 import typer
 
+from vidsr.cli import options
+
 
 def train(
     stage: str = typer.Option(..., "--stage", help="generator | highres | lowres | audio | fusion | all; classifiers and lapsrn for evaluate"),
     data: Optional[Path] = typer.Option(None, "--data", help="A prepared set (vidsr prepare) or, for generator/highres, a folder of face photos."),
     runs: Path = typer.Option(Path("runs"), "--runs", help="Root folder of the runs: one subfolder per stage."),
     preset: str = typer.Option("cpu", "--preset", help="Network sizes: cpu, paper or tiny (vidsr/models/presets.json)."),
-    steps: Optional[int] = typer.Option(None, "--steps", help="Iterations (default: the preset's)."),
-    batch: Optional[int] = typer.Option(None, "--batch", help="Batch size per process (default: the preset's)."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Iterations (default: the preset's)."),
+    batch: Optional[int] = typer.Option(None, "--batch", min=1, help="Batch size per process (default: the preset's)."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default: the preset's)."),
     layers: int = typer.Option(1, "--layers", help="Fusion stage: 1 (the paper's F) or 3 (F_3)."),
     fixed_audio: bool = typer.Option(False, "--fixed-audio", help="Fusion stage: keep E_a fixed (ablation f)."),
@@ -24,14 +26,14 @@ def train(
     degrade: Optional[bool] = typer.Option(
         None, "--degrade/--clean", help="lowres, fusion: E_l's 8x8 inputs degraded as real tiny faces are, or the paper's clean bicubic D (default: the preset's)."),
     vgg16: Optional[Path] = typer.Option(None, "--vgg16", help="VGG16 weights (safetensors) for the perceptual loss of E_h; default: D features."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="Use at most this many training images (generator, highres)."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Use at most this many training images (generator, highres)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the stage's last checkpoint."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1 ..."),
+    device: str = typer.Option("auto", "--device", callback=options.device, help="auto, cpu, cuda, cuda:1 ..."),
     precision: str = typer.Option("fp32", "--precision", help="fp32, bf16 or fp16 (autocast)."),
     seed: int = typer.Option(0, "--seed"),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch."),
-    sample_every: int = typer.Option(500, "--sample-every"),
-    checkpoint_every: int = typer.Option(250, "--checkpoint-every"),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads for torch."),
+    sample_every: int = typer.Option(500, "--sample-every", min=1, help="Write a sample grid every N steps."),
+    checkpoint_every: int = typer.Option(250, "--checkpoint-every", min=1, help="Write a resumable checkpoint every N steps."),
 ) -> None:
     """Train one stage of the model; each stage reads the frozen outputs of the stages before it."""
     import torch

@@ -27,6 +27,62 @@ def stage_class(name: str):
     return getattr(importlib.import_module(module), cls)
 
 
+# Stages that can read a plain folder of face photos; the others need a prepared set.
+PHOTO_STAGES = ("generator", "highres")
+
+
+def check_shards(root: Path) -> dict:
+    """The meta of the prepared set at ``root`` (:func:`vidsr.data.shards.open_set`), after
+    checking that every shard opens as safetensors with faces in it: a truncated or
+    foreign shard is one line naming the file, before any training or evaluation."""
+    from safetensors import SafetensorError, safe_open
+
+    from vidsr.data.shards import SHARDS, open_set
+
+    meta = open_set(root)
+    for split in meta["splits"].values():
+        for name in split["shards"]:
+            path = Path(root) / SHARDS / name
+            try:
+                with safe_open(str(path), framework="np") as f:
+                    missing = {"hr", "identity"} - set(f.keys())
+            except (SafetensorError, OSError) as e:
+                raise VidsrError(f"corrupt shard {path} ({e}); run vidsr prepare again") from None
+            if missing:
+                raise VidsrError(f"corrupt shard {path} (no {', '.join(sorted(missing))}); run vidsr prepare again")
+    return meta
+
+
+def check_data(names: tuple[str, ...], data: Path | None) -> None:
+    """VidsrError (one line) for training data the stages ``names`` cannot train on: none
+    given, missing, a set with a corrupt shard, or a folder without one readable picture."""
+    from vidsr.imaging import read_rgb
+
+    what = "a folder of face photos or a prepared set" if set(names) <= set(PHOTO_STAGES) else "a prepared set (vidsr prepare)"
+    if data is None:
+        raise VidsrError(f"stage '{names[0]}' needs --data: {what}")
+    data = Path(data)
+    if not data.is_dir():
+        raise VidsrError(f"no training data at {data}: expected {what}")
+    if (data / "meta.json").exists() or not set(names) <= set(PHOTO_STAGES):
+        check_shards(data)
+        return
+    from vidsr.data.images import IMAGE_SUFFIXES
+
+    pictures = sorted(p for p in data.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if not pictures:
+        raise VidsrError(f"no face images in {data} (expected {', '.join(IMAGE_SUFFIXES)} files, or a prepared set)")
+    if not any(read_rgb(p) is not None for p in pictures):
+        raise VidsrError(f"none of the {len(pictures)} image file(s) in {data} is a readable picture")
+
+
+def check_counts(**counts: int | None) -> None:
+    """VidsrError unless every given count (steps, batch, limit, *_every) is at least 1."""
+    for name, value in counts.items():
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise VidsrError(f"{name} must be a whole number of at least 1, got {value!r}")
+
+
 def train(stage: str, data: Path | None, runs: Path, preset: str = "cpu", steps: int | None = None,
           resume: bool = False, device: str = "auto", precision: str = "fp32", seed: int = 0,
           overrides: dict | None = None, show_progress: bool = True, **loop_options) -> list[Path]:
@@ -34,12 +90,17 @@ def train(stage: str, data: Path | None, runs: Path, preset: str = "cpu", steps:
     names = STAGE_ORDER if stage == "all" else (stage,)
     if any(n not in STAGE_CLASSES for n in names):
         raise VidsrError(f"unknown stage '{stage}' (choose from {', '.join(STAGE_CLASSES)} or all)")
+    check_counts(steps=steps, **{k: v for k, v in (overrides or {}).items() if k in ("batch", "limit")},
+                 **{k: v for k, v in loop_options.items() if k.endswith("_every")})
+    if (overrides or {}).get("layers", 1) not in (1, 3):
+        raise VidsrError(f"layers must be 1 (F) or 3 (F_3), got {overrides['layers']}")
     p = get_preset(preset)
+    check_data(names, data)
     written = []
     for name in names:
         options = {**p.train[name], **(overrides or {})}
         ctx = TrainContext.create(p, data, runs, device, precision, seed, options)
         stage_obj = stage_class(name)(ctx)
-        written.append(run_stage(stage_obj, ctx, steps or int(options["steps"]), resume=resume,
+        written.append(run_stage(stage_obj, ctx, steps if steps is not None else int(options["steps"]), resume=resume,
                                  show_progress=show_progress, **loop_options))
     return written

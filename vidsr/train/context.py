@@ -12,6 +12,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from vidsr.devices import check_device_name
 from vidsr.errors import VidsrError
 from vidsr.models.presets import Preset
 
@@ -19,10 +20,17 @@ PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def pick_device(name: str = "auto") -> torch.device:
+    """The torch device for ``--device`` (auto: a GPU if there is one); VidsrError for a
+    name that is no device, or a GPU this machine does not have."""
+    name = check_device_name(name)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise VidsrError(f"device '{name}' asked for, but no CUDA GPU is available")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise VidsrError(f"device '{name}' asked for, but no CUDA GPU is available")
+        index = int(name.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise VidsrError(f"device '{name}' asked for, but this machine has {torch.cuda.device_count()} GPU(s)")
     return torch.device(name)
 
 

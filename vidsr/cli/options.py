@@ -1,0 +1,27 @@
+"""Checks of option values, run by Typer as the command line is parsed (``callback=``): a
+bad value is one line on stderr ("Invalid value for '--device': ...") and exit code 2,
+before any work starts."""
+
+from __future__ import annotations
+
+import typer
+
+from vidsr.devices import check_device_name
+from vidsr.errors import VidsrError
+
+
+def device(value: str | None) -> str | None:
+    """--device: auto, cpu, cuda or cuda:N."""
+    if value is None:
+        return None
+    try:
+        return check_device_name(value)
+    except VidsrError as e:
+        raise typer.BadParameter(str(e)) from None
+
+
+def above_zero(value: float | None) -> float | None:
+    """A number that must be above zero when given (--scale)."""
+    if value is not None and not value > 0:
+        raise typer.BadParameter(f"must be above 0, got {value:g}")
+    return value
