@@ -5,6 +5,7 @@ Test identities (``vidsr.data.splits``) are left out so that evaluation stays he
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,17 @@ from vidsr.imaging import read_rgb
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
+def _unseen(images: np.ndarray, seen: set[bytes]) -> list[int]:
+    """Indices of the images not in `seen` (by a hash of their pixels), which are added to it."""
+    keep = []
+    for i, image in enumerate(images):
+        key = hashlib.blake2b(image.tobytes(), digest_size=16).digest()
+        if key not in seen:
+            seen.add(key)
+            keep.append(i)
+    return keep
+
+
 def load_face_images(source: Path, size: int, include_test: bool = False, limit: int | None = None) -> torch.Tensor:
     """All training faces of `source` resized to size x size: uint8 [N, 3, size, size]."""
     source = Path(source)
@@ -25,11 +37,12 @@ def load_face_images(source: Path, size: int, include_test: bool = False, limit:
         from vidsr.data.shards import iter_shard_tensors
 
         splits = ("d1", "d2", "test") if include_test else ("d1", "d2")
-        chunks, seen, identities = [], 0, set()
-        for tensors in iter_shard_tensors(source, splits, keys=("hr", "identity")):
-            # A person has several clips (one row each) but one face: keep each face once.
-            keep = [i for i, ident in enumerate(tensors["identity"].tolist()) if not (ident in identities or identities.add(ident))]
-            hr = tensors["hr"].numpy()[keep]
+        chunks, seen, faces_seen = [], 0, set()
+        for tensors in iter_shard_tensors(source, splits, keys=("hr",)):
+            # A photo appears once per voice clip paired with it (one row each): keep each face
+            # once. Faces are told apart by their pixels, so several photos of one person stay.
+            hr = tensors["hr"].numpy()
+            hr = hr[_unseen(hr, faces_seen)]
             chunks.append(np.stack([resize_face(im, size) for im in hr]) if len(hr) else np.zeros((0, size, size, 3), np.uint8))
             seen += len(hr)
             if limit and seen >= limit:

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vidsr.models.layers import Blur, EqualConv2d, EqualLinear, lrelu, upsample2x
+from vidsr.models.layers import LRELU_GAIN, Blur, EqualLinear, upsample2x
 from vidsr.models.presets import Preset
 
 
@@ -58,20 +58,27 @@ class ModulatedConv2d(nn.Module):
         if upsample:
             self.blur = Blur(pad=(1, 1), gain=4.0)
 
-    def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None = None, gain: float = 1.0) -> torch.Tensor:
+        """gain * (modulated conv of x, demodulated, + bias). The output's per-channel factor
+        and the bias are applied in one pass (or inside the convolution when there is no
+        demodulation)."""
         style = self.affine(w)  # [B, in_ch]
         weight = self.weight * self.scale
         x = x * style[:, :, None, None]
+        if not (self.demodulate or self.upsample):
+            return F.conv2d(x, weight * gain, None if bias is None else bias * gain, padding=self.padding)
         if self.upsample:
-            x = F.conv_transpose2d(x, weight.transpose(0, 1), stride=2)
-            x = self.blur(x)
+            x = self.blur(F.conv_transpose2d(x, weight.transpose(0, 1), stride=2))
         else:
             x = F.conv2d(x, weight, padding=self.padding)
         if self.demodulate:
             # d_o = 1 / sqrt(sum_{i,k} (s_i w_oik)^2)
-            dcoef = torch.rsqrt(style.pow(2) @ weight.pow(2).sum(dim=(2, 3)).t() + 1e-8)  # [B, out_ch]
-            x = x * dcoef[:, :, None, None]
-        return x
+            coef = torch.rsqrt(style.pow(2) @ weight.pow(2).sum(dim=(2, 3)).t() + 1e-8)[:, :, None, None] * gain
+        else:
+            coef = torch.full((), gain, dtype=x.dtype, device=x.device)
+        if bias is None:
+            return x * coef
+        return torch.addcmul((bias * gain)[None, :, None, None], x, coef)
 
 
 class StyledConv(nn.Module):
@@ -82,10 +89,12 @@ class StyledConv(nn.Module):
         self.bias = nn.Parameter(torch.zeros(out_ch))
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str) -> torch.Tensor:
-        x = self.conv(x, w)
+        """lrelu(conv(x, w) + noise + bias), with StyleGAN's sqrt(2) gain folded into conv."""
+        x = self.conv(x, w, bias=self.bias, gain=LRELU_GAIN)
         if noise_mode == "random":
-            x = x + self.noise_strength * torch.randn(x.shape[0], 1, x.shape[2], x.shape[3], device=x.device, dtype=x.dtype)
-        return lrelu(x + self.bias[None, :, None, None])
+            noise = torch.randn(x.shape[0], 1, x.shape[2], x.shape[3], device=x.device, dtype=x.dtype)
+            x = x + noise * (self.noise_strength * LRELU_GAIN)
+        return F.leaky_relu(x, 0.2, inplace=True)
 
 
 class ToRGB(nn.Module):
@@ -95,7 +104,7 @@ class ToRGB(nn.Module):
         self.bias = nn.Parameter(torch.zeros(3))
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, skip: torch.Tensor | None) -> torch.Tensor:
-        rgb = self.conv(x, w) + self.bias[None, :, None, None]
+        rgb = self.conv(x, w, bias=self.bias)
         return rgb if skip is None else rgb + upsample2x(skip)
 
 

@@ -21,30 +21,49 @@ def lrelu(x: torch.Tensor) -> torch.Tensor:
     return F.leaky_relu(x, 0.2) * LRELU_GAIN
 
 
+def _out_gain(activate: bool, gain: float) -> float:
+    """The factor folded into a layer's weight and bias: `gain`, times StyleGAN's sqrt(2) when
+    a leaky ReLU follows. Leaky ReLU is positively homogeneous (lrelu(c x) = c lrelu(x) for
+    c > 0), so scaling the small weight tensor replaces two passes over the activations."""
+    return gain * (LRELU_GAIN if activate else 1.0)
+
+
 class EqualLinear(nn.Module):
-    def __init__(self, in_dim: int, out_dim: int, bias_init: float = 0.0, lr_mul: float = 1.0, activate: bool = False):
+    """Linear layer with equalized learning rate; `activate` adds the scaled leaky ReLU and
+    `gain` multiplies the output (both folded into the weights)."""
+
+    def __init__(self, in_dim: int, out_dim: int, bias_init: float = 0.0, lr_mul: float = 1.0, activate: bool = False,
+                 gain: float = 1.0):
         super().__init__()
         self.weight = nn.Parameter(torch.randn(out_dim, in_dim) / lr_mul)
         self.bias = nn.Parameter(torch.full((out_dim,), float(bias_init)))
-        self.scale = lr_mul / math.sqrt(in_dim)
-        self.lr_mul = lr_mul
         self.activate = activate
+        self.gain = _out_gain(activate, gain)
+        self.scale = lr_mul / math.sqrt(in_dim) * self.gain
+        self.bias_mul = lr_mul * self.gain
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.linear(x, self.weight * self.scale, self.bias * self.lr_mul)
-        return lrelu(x) if self.activate else x
+        x = F.linear(x, self.weight * self.scale, self.bias * self.bias_mul)
+        return F.leaky_relu(x, 0.2) if self.activate else x
 
 
 class EqualConv2d(nn.Module):
-    def __init__(self, in_ch: int, out_ch: int, kernel: int, stride: int = 1, padding: int = 0, bias: bool = True):
+    """Convolution with equalized learning rate; `activate` and `gain` as in :class:`EqualLinear`."""
+
+    def __init__(self, in_ch: int, out_ch: int, kernel: int, stride: int = 1, padding: int = 0, bias: bool = True,
+                 activate: bool = False, gain: float = 1.0):
         super().__init__()
         self.weight = nn.Parameter(torch.randn(out_ch, in_ch, kernel, kernel))
         self.bias = nn.Parameter(torch.zeros(out_ch)) if bias else None
-        self.scale = 1.0 / math.sqrt(in_ch * kernel * kernel)
+        self.activate = activate
+        self.gain = _out_gain(activate, gain)
+        self.scale = self.gain / math.sqrt(in_ch * kernel * kernel)
         self.stride, self.padding = stride, padding
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(x, self.weight * self.scale, self.bias, stride=self.stride, padding=self.padding)
+        bias = None if self.bias is None else self.bias * self.gain
+        x = F.conv2d(x, self.weight * self.scale, bias, stride=self.stride, padding=self.padding)
+        return F.leaky_relu(x, 0.2) if self.activate else x
 
 
 def _blur_kernel(device=None, dtype=None) -> torch.Tensor:
@@ -63,8 +82,10 @@ class Blur(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         c = x.shape[1]
-        x = F.pad(x, (self.pad[0], self.pad[1], self.pad[0], self.pad[1]))
         w = self.kernel.to(x.dtype).expand(c, 1, 4, 4)
+        if self.pad[0] == self.pad[1]:  # padding inside the convolution saves a copy of x
+            return F.conv2d(x, w, padding=self.pad[0], groups=c)
+        x = F.pad(x, (self.pad[0], self.pad[1], self.pad[0], self.pad[1]))
         return F.conv2d(x, w, groups=c)
 
 
@@ -74,4 +95,7 @@ def upsample2x(x: torch.Tensor) -> torch.Tensor:
 
 
 def downsample2x(x: torch.Tensor) -> torch.Tensor:
-    return F.avg_pool2d(x, 2)
+    """2x2 box average. As a depthwise stride-2 convolution: the same numbers as
+    ``F.avg_pool2d(x, 2)``, but about twice as fast forward and backward on the CPU."""
+    c = x.shape[1]
+    return F.conv2d(x, x.new_full((c, 1, 2, 2), 0.25), stride=2, groups=c)
