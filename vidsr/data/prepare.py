@@ -152,7 +152,8 @@ def summary_markdown(summary: dict, title: str) -> str:
     """The summary as a small Markdown document (summary.md)."""
     out = [f"# {title}", ""]
     for name, cols, rows in _tables(summary):
-        out += [f"{name}:", "", "| " + " | ".join(cols) + " |", "|---|" + "---:|" * (len(cols) - 1)]
+        align = ["---:" if i and all(isinstance(r[i], int) for r in rows) else "---" for i in range(len(cols))]
+        out += [f"{name}:", "", "| " + " | ".join(cols) + " |", "|" + "|".join(align) + "|"]
         out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows] + [""]
     out += _lines(summary) + [""]
     out += ["Settings:", ""] + [f"- {k}: {v}" for k, v in summary.get("settings", {}).items()]
