@@ -12,7 +12,7 @@ PHOTO_KINDS = ("photos", "lfw")
 
 
 def prepare(
-    sources: List[Path] = typer.Argument(..., help="Folders of face photos (UTKFace-style, or LFW-style: person folders + labels.csv; several make one set), or one VoxCeleb2-style ID/VIDEO/CLIP.mp4 tree or folder of videos."),
+    sources: List[Path] = typer.Argument(..., metavar="SOURCE", help="Folders of face photos (UTKFace-style, or LFW-style: person folders + labels.csv; several make one set), or one VoxCeleb2-style ID/VIDEO/CLIP.mp4 tree or folder of videos."),
     out: Path = typer.Option(..., "-o", "--out", help="Folder to write the prepared set to (replaced if it holds one)."),
     kind: str = typer.Option("auto", help="photos|lfw|voxceleb2|videos|auto"),
     hr_size: int = typer.Option(128, help="Side of the high-resolution faces, in pixels."),
