@@ -226,7 +226,7 @@ def test_folder_with_good_corrupt_silent_and_faceless_videos(clips, tiny_weights
     assert files == [
         "noface/noface.report.json",
         "silent/silent.overlay.mp4", "silent/silent.report.json", "silent/silent.track-0.mp4",
-        "summary.md",
+        "summary.json", "summary.md",
         "tiny/tiny.overlay.mp4", "tiny/tiny.report.json", "tiny/tiny.track-0.mp4",
     ]  # fmt: skip  -- nothing for the corrupt file, no *.partial* or hidden temporaries
     assert not (out / "corrupt").exists()

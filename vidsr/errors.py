@@ -20,5 +20,9 @@ class NoAudioError(MediaError):
     """The video has no audio stream."""
 
 
+class FolderBusyError(VidsrError):
+    """Another vidsr run is writing into the same output folder right now."""
+
+
 class WeightsError(VidsrError):
     """Weights that are missing, corrupt or do not match the model they are loaded into."""

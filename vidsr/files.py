@@ -4,6 +4,10 @@ Everything vidsr writes (weights, checkpoints, shards, reports, pictures, sound)
 written under a hidden temporary name beside its target, ``.NAME.partial``, and then renamed
 into place (``os.replace`` is atomic within a file system): a reader, or a run killed
 half-way, sees the old file or the complete new one, never a torn one.
+
+A run that writes into a folder holds the folder's lock (:func:`folder_lock`), so two runs
+never write the same temporaries at once, and it first sweeps away the temporaries a run
+killed with SIGKILL (or a power cut) left there (:func:`sweep_partials`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,10 @@ import json
 import os
 from pathlib import Path
 from typing import Iterator
+
+from vidsr.errors import FolderBusyError
+
+LOCK_NAME = ".vidsr.lock"
 
 
 def partial_name(path: str | os.PathLike) -> Path:
@@ -72,3 +80,55 @@ def _json_text(data) -> str:
             text = json.dumps(value)
         lines.append(f" {json.dumps(key)}: {text}")
     return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
+def is_partial(name: str) -> bool:
+    """Whether ``name`` is one of vidsr's temporaries (``.NAME.partial``, ``.NAME.partial.mp4``,
+    ``.NAME.muxing.mp4``, ...)."""
+    return name.startswith(".") and (".partial" in name or ".muxing." in name)
+
+
+def sweep_partials(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temporaries left in ``folder`` by runs that were killed; returns them.
+    Call it only while holding the folder's lock (no other run is writing there)."""
+    swept = []
+    for path in Path(folder).iterdir():
+        if is_partial(path.name) and path.is_file():
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                swept.append(path)
+    return swept
+
+
+@contextlib.contextmanager
+def folder_lock(folder: str | os.PathLike, wait: bool = False) -> Iterator[Path]:
+    """Hold ``folder``'s lock (``.vidsr.lock``, an advisory ``flock``; created with the
+    folder if needed) for the block, after sweeping the folder's stale temporaries.
+    If another process holds it: wait for it (``wait``), else FolderBusyError at once.
+    The lock file is removed again."""
+    import fcntl
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = folder / LOCK_NAME
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(fd)
+            raise FolderBusyError(f"'{folder}' is already being written by another vidsr run; "
+                                  "wait for it to finish") from None
+        try:  # the holder before us may have removed the file we locked: lock the new one
+            if os.fstat(fd).st_ino == os.stat(lock).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
+        sweep_partials(folder)
+        yield folder
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()
+        os.close(fd)

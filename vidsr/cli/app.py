@@ -87,6 +87,8 @@ def main() -> None:
         if e.errno == errno.ENOSPC:
             fail("no space left on the device (nothing half-written was kept)")
         fail(f"{e.strerror or e}: {e.filename}" if getattr(e, "filename", None) else str(e))
+    if code == 130:  # Ctrl-C or SIGTERM: typer turns KeyboardInterrupt into exit code 130
+        fail("interrupted", 130)
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -41,6 +41,30 @@ def summary_markdown(results: list[dict], out: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_summary(out: Path, results: list[dict]) -> list[dict]:
+    """``out/summary.md`` and its rows as ``out/summary.json``: every file enhanced into
+    ``out``, by this run and earlier or concurrent ones (merged by input, this run's rows
+    replacing older ones, except a file another run was busy with). Written under the
+    folder's lock, so two runs finishing at once both keep their rows. Returns the rows."""
+    import json
+
+    from vidsr.files import folder_lock, write_json
+
+    with folder_lock(out, wait=True):
+        rows: dict[str, dict] = {}
+        try:
+            rows = {r["input"]: r for r in json.loads((out / "summary.json").read_text(encoding="utf-8"))["files"]}
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # none yet (or not ours): start afresh
+        for r in results:
+            if not (r.get("busy") and r["input"] in rows):
+                rows[r["input"]] = r
+        merged = list(rows.values())
+        write_json(out / "summary.json", {"files": merged})
+        write_text(out / "summary.md", summary_markdown(merged, out))
+    return merged
+
+
 def enhance(
     inputs: List[Path] = typer.Argument(..., help="Videos, folders of videos, or glob patterns ('clips/*.mp4')."),
     out: Path = typer.Option(Path("enhanced"), "-o", "--out", help="Output folder: one subfolder per video."),
@@ -113,8 +137,7 @@ def enhance(
                       "" if r["frames"] is None else str(r["frames"]),
                       f"[{colours[r['status']]}]{r['status']}[/]", f"{r['seconds']:.1f}")
     Console().print(table)
-    out.mkdir(parents=True, exist_ok=True)
-    write_text(out / "summary.md", summary_markdown(results, out))
+    write_summary(out, results)
     failed = sum(r["status"] == "failed" for r in results)
     if failed:
         err.print(f"vidsr: error: {failed} of {len(results)} file(s) failed (see {out / 'summary.md'})",

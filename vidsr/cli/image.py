@@ -47,8 +47,20 @@ def image(
     files = expand_inputs(faces, IMAGE_EXTENSIONS)
     if not files:
         raise VidsrError("no pictures found in the given inputs")
-    pictures = [(f, read_picture(f)) for f in files]  # every error before any work
     single = len(files) == 1 and (out is None or out.suffix.lower() == ".png")
+    if single:
+        pictures = [(files[0], read_picture(files[0]))]  # a bad picture: one line, exit code 2
+    else:  # several: a bad one is reported and the others go on (exit code 1 at the end)
+        pictures, failed = [], []
+        for f in files:
+            try:
+                pictures.append((f, read_picture(f)))
+            except VidsrError as e:
+                failed.append(f)
+                typer.echo(f"vidsr: error: {e}", err=True)
+        if not pictures:
+            raise VidsrError(f"none of the {len(files)} picture(s) could be read")
+        files = [f for f, _ in pictures]
     folder = (out.parent if out is not None else Path(".")) if single else (out or Path("vidsr-images"))
     targets = [(out or Path(f"{f.stem}.vidsr.png")) if single else folder / f"{f.stem}.png" for f in files]
     inputs = {f.resolve() for f in files}
@@ -68,4 +80,9 @@ def image(
     voice_line = f"Voice: the middle 4 s of `{audio}`." if audio else "No voice: the fused tile needs --audio."
     lines += ["", voice_line, ""]
     legend = (target.with_suffix(".md") if single else folder / "index.md")
+    if not single and failed:
+        lines += ["Not readable: " + ", ".join(f"`{f}`" for f in failed), ""]
     write_text(legend, "\n".join(lines))
+    if not single and failed:
+        typer.echo(f"vidsr: error: {len(failed)} of {len(failed) + len(files)} picture(s) could not be read", err=True)
+        raise typer.Exit(1)

@@ -263,7 +263,8 @@ class FaceTracker:
       matched when the prediction is off by a few pixels.
     - ``max_misses``: detection passes a track may miss before it ends.
     - ``min_hits``: tracks detected fewer times are dropped (false alarms), and are not
-      reported by :meth:`update` until they have that many.
+      reported by :meth:`update` until they have that many. A clip too short for that
+      many detection passes (1-10 frames, say) needs a detection at every pass instead.
     - ``ema``: weight of the newest box in the online moving average (1 = no smoothing).
     - ``smooth``: smooth finished tracks with :func:`rts_smooth` (else the per-frame
       Kalman boxes are not kept and frames are filled by linear interpolation).
@@ -298,6 +299,7 @@ class FaceTracker:
         self._ended: list[_LiveTrack] = []
         self._next_id = 0
         self._frames_seen = 0
+        self._passes = 0  # detection passes so far
         self._last_frame: int | None = None
 
     # -- streaming ---------------------------------------------------------------------
@@ -330,6 +332,7 @@ class FaceTracker:
             t.kalman.predict()
             t.last_seen = frame
         if detections is not None:
+            self._passes += 1
             self._associate(frame, list(detections))
         out = []
         for t in self._live:
@@ -342,7 +345,8 @@ class FaceTracker:
         """End every track and return those kept, smoothed, ordered by first frame."""
         ended = self._ended + self._live
         self._live, self._ended = [], []
-        tracks = [self._finalise(t) for t in ended if t.hits >= self.min_hits]
+        needed = max(1, min(self.min_hits, self._passes))  # a short clip has few passes
+        tracks = [self._finalise(t) for t in ended if t.hits >= needed]
         tracks.sort(key=lambda t: (t.first, t.id))
         return tracks
 

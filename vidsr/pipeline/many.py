@@ -6,11 +6,12 @@ import contextlib
 import gc
 import glob
 import os
+import re
 import time
 from pathlib import Path
 from typing import Callable, Iterable
 
-from vidsr.errors import VidsrError
+from vidsr.errors import FolderBusyError, VidsrError
 from vidsr.pipeline.constants import VIDEO_EXTENSIONS
 from vidsr.pipeline.model import load_model, make_detector, model_device
 from vidsr.pipeline.options import check_options
@@ -33,6 +34,15 @@ def expand_inputs(inputs: Iterable[str | os.PathLike], extensions: frozenset[str
         else:
             found.append(p)
     return list(dict.fromkeys(found))
+
+
+OUTPUT_NAME = re.compile(r".+\.(overlay|track-\d+)\.mp4")
+
+
+def is_output(path: Path, outdir: Path) -> bool:
+    """Whether ``path`` is a video an earlier run wrote into ``outdir`` (an overlay or a
+    track video of one of its subfolders)."""
+    return bool(OUTPUT_NAME.fullmatch(path.name)) and outdir.resolve() in path.resolve().parents
 
 
 def _output_folders(files: list[Path], outdir: Path) -> list[Path]:
@@ -62,7 +72,8 @@ def enhance_many(
     that fails (:class:`VidsrError`) is reported and the others go on. ``on_file(i, n,
     path, result)`` is called before (result None) and after each file. Returns one dict
     per file: input, folder, status ("ok", "no faces", "skipped", "failed"), message,
-    tracks, frames, seconds, report (the report's path).
+    tracks, frames, seconds, report (the report's path); busy: True when the file failed
+    because another run is writing its folder at the same time.
     """
     from vidsr.weights import resolve_weights
 
@@ -72,8 +83,9 @@ def enhance_many(
 
         check_readable(options["audio"])
     outdir = Path(outdir)
-    # Our own outputs are not inputs (an output folder inside an input folder).
-    files = [f for f in expand_inputs(inputs) if outdir.resolve() not in f.resolve().parents]
+    # Our own outputs are not inputs (an output folder inside an input folder); other
+    # videos in the output folder are (`vidsr enhance clip.mp4 -o .`).
+    files = [f for f in expand_inputs(inputs) if not is_output(f, outdir)]
     if not files:
         raise VidsrError("no videos found in the given inputs")
     weights = resolve_weights(weights)
@@ -94,6 +106,8 @@ def enhance_many(
             try:
                 report = enhance_video(f, folder, model=model, detector=detector, face_range=face_range,
                                        weights=weights, **options)
+            except FolderBusyError as e:  # another run is doing this file now: leave it alone
+                result.update(status="failed", message=str(e), busy=True)
             except VidsrError as e:
                 result.update(status="failed", message=str(e))
                 with contextlib.suppress(OSError):

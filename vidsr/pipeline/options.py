@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from vidsr.errors import VidsrError
@@ -36,9 +38,10 @@ def check_options(mode: str = "both", batch: int = 64, detect_every: int = 5, sm
 
 def default_scale(width: int, height: int, resolution: int, crop_sides: list[float]) -> float:
     """Enough enlargement for the median face crop to show the model's R pixels, keeping
-    the frame within MAX_OUTPUT; at least 1."""
+    the frame within MAX_OUTPUT; at least 1. Rounded down to 2 decimals, so that rounding
+    never takes the frame over MAX_OUTPUT (608x1081 at 1.998x, not 2x: 1215x2160)."""
     if not crop_sides:
         return 1.0
     wanted = resolution / float(np.median(crop_sides))
     cap = min(MAX_OUTPUT[0] / width, MAX_OUTPUT[1] / height)
-    return round(max(1.0, min(wanted, cap)), 2)
+    return max(1.0, math.floor(min(wanted, cap) * 100) / 100)

@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 
 from vidsr.errors import MediaError, VidsrError
-from vidsr.pipeline.constants import BUFFER_BYTES, DEFAULT_SMOOTH, INSET_ENLARGE
+from vidsr.pipeline.constants import BUFFER_BYTES, DEFAULT_SMOOTH, INSET_ENLARGE, MAX_ENCODE, MAX_OUTPUT
 from vidsr.pipeline.model import autocast_factory, load_model, make_detector, model_device
 from vidsr.pipeline.options import check_options, default_face_range, default_scale
 from vidsr.pipeline.outputs import Outputs
@@ -32,7 +32,23 @@ def _warn_stderr(message: str) -> None:
     Console(stderr=True).print(f"[yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
-def enhance_video(
+def enhance_video(path: str | os.PathLike, outdir: str | os.PathLike, **options) -> dict:
+    """:func:`enhance_into` while holding ``outdir``'s lock (:func:`vidsr.files.folder_lock`):
+    a second run into the same folder at the same time fails at once with "already being
+    written", and the temporaries of a killed run are swept first."""
+    from vidsr.files import folder_lock
+
+    check_options(**options)
+    outdir = Path(outdir)
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise VidsrError(f"cannot create output folder '{outdir}': {e.strerror or e}") from None
+    with folder_lock(outdir):
+        return enhance_into(path, outdir, **options)
+
+
+def enhance_into(
     path: str | os.PathLike,
     outdir: str | os.PathLike,
     *,
@@ -82,6 +98,7 @@ def enhance_video(
     frame, box, 8x8 crop and output image) as it is written, for evaluation.
 
     User errors raise :class:`vidsr.errors.VidsrError`; then nothing of this run is left.
+    Call it through :func:`enhance_video`, which locks ``outdir``.
     """
     import torch
 
@@ -106,11 +123,12 @@ def enhance_video(
     info = probe(path)  # MediaError for anything that is not a readable video
     if info.fps <= 0:
         raise MediaError(f"'{path}' has no frame rate")
+    if scale is not None and mode != "tracks" and max(info.width, info.height) * scale > MAX_ENCODE:
+        raise VidsrError(f"--scale {scale:g} would make {round(info.width * scale)}x{round(info.height * scale)} "
+                         f"frames of '{path}'; H.264 allows at most {MAX_ENCODE} px a side (the default scale "
+                         f"keeps within {MAX_OUTPUT[0]}x{MAX_OUTPUT[1]})")
     outdir = Path(outdir)
-    try:
-        outdir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise VidsrError(f"cannot create output folder '{outdir}': {e.strerror or e}") from None
+    outdir.mkdir(parents=True, exist_ok=True)
     stem = Path(path).stem
     report_path = outdir / f"{stem}.report.json"
     if any(Path(path).resolve() == (outdir / name).resolve() for name in (report_path.name, f"{stem}.overlay.mp4")):
@@ -130,9 +148,21 @@ def enhance_video(
     # Pass 1: find and follow the faces (constant memory: one frame at a time).
     if detector is None:
         detector = make_detector(dev, face_range)
+    frames_read = [0]
+
+    def tracking(done: int, total: int) -> None:
+        frames_read[0] = done
+        if progress:
+            progress("tracking", done, total)
+
     with clock("decode"):
         tracks = track_video(path, detect_every=detect_every, detector=TimedDetector(detector, clock),
-                             progress=(lambda d, t: progress("tracking", d, t)) if progress else None)
+                             progress=tracking)
+    if frames_read[0] == 0:
+        raise MediaError(f"'{path}': no frame could be decoded")
+    if info.num_frames and frames_read[0] < info.num_frames - max(2, 0.02 * info.num_frames):
+        warning(f"only {frames_read[0]} of the {info.num_frames} frames the container announces could be read "
+                f"from '{path}' (truncated or damaged file?): the rest of the video is missing from the outputs")
     clock.seconds["decode"] -= clock.seconds["detect"]
     sizes = {t.id: track_size(t) for t in tracks}
     chosen = {t.id: t for t in tracks if lo <= sizes[t.id] <= hi}
@@ -270,7 +300,7 @@ def enhance_video(
 
     # Frame counts: pass 2 saw every frame; the tracks say where the faces were.
     if not chosen:
-        counts["frames"] = info.num_frames
+        counts["frames"] = frames_read[0]
     counts["frames_without_faces"] = max(0, counts["frames"] - frames_covered(tracks))
     counts["frames_enhanced"] = frames_covered(chosen.values())
     counts["faces_enhanced"] = sum(len(t.frames) for t in chosen.values())
@@ -309,7 +339,7 @@ def enhance_video(
                      "half": half, "batch": batch, "crop": "training_crop_box",
                      "crop_scale": crop_scale},
         "input": {"width": info.width, "height": info.height, "fps": info.fps, "duration": info.duration,
-                  "has_audio": info.has_audio},
+                  "has_audio": info.has_audio, "frames_expected": info.num_frames, "frames_read": frames_read[0]},
         **counts,
         "tracks_found": len(tracks),
         "tracks_enhanced": len(chosen),

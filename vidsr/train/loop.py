@@ -20,6 +20,7 @@ import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from vidsr.errors import VidsrError
+from vidsr.files import write_text
 from vidsr.imaging import grid, save_png
 from vidsr.models.io import save_networks
 from vidsr.train.checkpoint import Checkpointer
@@ -36,6 +37,24 @@ def _write_options(run_dir: Path, ctx: TrainContext, stage, steps: int, resume: 
     }
     name = "options.json" if not resume else f"options-resume-{int(time.time())}.json"
     (run_dir / name).write_text(json.dumps(opts, indent=2, default=str))
+
+
+def _drop_stats_after(stats_file: Path, step: int) -> None:
+    """Forget the stats lines of steps after ``step`` (logged after the checkpoint a run is
+    resumed from, then killed): the resumed run logs them again."""
+    if not stats_file.exists():
+        return
+    lines = stats_file.read_text(encoding="utf-8").splitlines()
+    kept = []
+    for line in lines:
+        try:
+            if json.loads(line)["step"] > step:
+                continue
+        except (ValueError, KeyError, TypeError):
+            continue  # a line torn by the kill
+        kept.append(line)
+    if kept != lines:
+        write_text(stats_file, "".join(f"{line}\n" for line in kept))
 
 
 def run_stage(stage, ctx: TrainContext, steps: int, resume: bool = False, log_every: int = 25,
@@ -58,6 +77,8 @@ def run_stage(stage, ctx: TrainContext, steps: int, resume: bool = False, log_ev
         run_dir.mkdir(parents=True, exist_ok=True)
         _write_options(run_dir, ctx, stage, steps, resume)
     stats_file = run_dir / "stats.jsonl"
+    if resume and ctx.is_main:
+        _drop_stats_after(stats_file, start)
 
     sums: dict[str, float] = {}
     count, t_log = 0, time.perf_counter()
