@@ -80,6 +80,11 @@ def test_summary_balances_the_genders_and_counts_the_voice():
     assert v["none_takes_other"] == 0.5  # c and d do so with no voice too
     assert v["other_vs_none"]["gained"] == 1 and v["other_vs_none"]["lost"] == 0  # a only with the voice
     assert v["own_vs_none"]["gained"] == 2  # c and d are right only with their own voice
+    # By the voice's gender: the men (a, b, c) hear a woman, the woman (d) a man.
+    assert v["by_voice"]["female"] == {"frames": 3, "other_takes_voice": pytest.approx(2 / 3),
+                                       "none_takes_other": pytest.approx(1 / 3)}
+    assert v["by_voice"]["male"]["other_takes_voice"] == 1.0
+    assert s["bicubic"]["judged_female"] == 0.0 and s["original"]["judged_female"] == 0.25
 
 
 def test_footage_names_the_gender_and_needs_the_judges(tmp_path, monkeypatch):

@@ -42,6 +42,7 @@ def summarise(frames: list[dict]) -> dict:
         per_gender = {GENDER_NAMES[g]: _mean(f["judged"][cond] == g for f in known if f["gender"] == g) for g in (0, 1)}
         entry = {"n": len(known), "gender_right": _mean(f["judged"][cond] == f["gender"] for f in known),
                  "per_gender": per_gender,
+                 "judged_female": _mean(f["judged"][cond] == 1 for f in frames if f["judged"].get(cond, -1) >= 0),
                  "balanced": _mean(per_gender.values()) if None not in per_gender.values() else None}
         if cond != "original":
             d = [f["distance"][cond] for f in frames if cond in f["distance"]]
@@ -56,6 +57,12 @@ def summarise(frames: list[dict]) -> dict:
             "frames": len(paired),
             "other_takes_voice": float(np.mean(judged["other"] == 1 - gender)),
             "none_takes_other": float(np.mean(judged["none"] == 1 - gender)),
+            # By the voice's gender: a judge that calls most blurred faces women makes a woman's
+            # voice look followed and a man's voice look ignored.
+            "by_voice": {GENDER_NAMES[1 - g]: {
+                "frames": int((gender == g).sum()),
+                "other_takes_voice": _mean(judged["other"][gender == g] == 1 - g),
+                "none_takes_other": _mean(judged["none"][gender == g] == 1 - g)} for g in (0, 1)},
             "other_vs_none": voice_effect(judged["other"], judged["none"], 1 - gender, ok),
             "own_vs_none": voice_effect(judged["own"], judged["none"], gender, ok),
         }
@@ -73,22 +80,27 @@ def _dist(entry: dict) -> str:
 
 
 def table(summary: dict) -> list[str]:
-    lines = ["| | gender right | balanced (mean of male, female) | male | female | identity distance to the original "
-             "(share < 0.6 = same person) |", "|---|---:|---:|---:|---:|---:|"]
+    lines = ["| | gender right | balanced (mean of male, female) | male | female | judged female | identity distance "
+             "to the original (share < 0.6 = same person) |", "|---|---:|---:|---:|---:|---:|---:|"]
     for cond in CONDITIONS:
         e = summary[cond]
         if not e["n"] and not e.get("distance_n"):
             continue
         dist = "0 (itself)" if cond == "original" else _dist(e)
         lines.append(f"| {LABELS[cond]} | {_pct(e['gender_right'])} | {_pct(e['balanced'])} | "
-                     f"{_pct(e['per_gender']['male'])} | {_pct(e['per_gender']['female'])} | {dist} |")
+                     f"{_pct(e['per_gender']['male'])} | {_pct(e['per_gender']['female'])} | {_pct(e['judged_female'])} | {dist} |")
     v = summary.get("voice")
     if v:
         o, w = v["other_vs_none"], v["own_vs_none"]
         lines += ["", f"Given a voice of the other gender, **{_pct(v['other_takes_voice'])}** of the outputs take that "
                   f"voice's gender, against {_pct(v['none_takes_other'])} with no voice ({v['frames']} frames; "
                   f"{o['gained']} frames take it only with the voice, {o['lost']} only without it, sign test "
-                  f"p = {o['p']:.2g}). With its own voice {w['gained']} frames get the right gender that do not "
+                  f"p = {o['p']:.2g}). "
+                  + " ".join(f"A {'man' if voice == 'male' else 'woman'}'s voice: {_pct(b['other_takes_voice'])} of "
+                             f"the {'women' if voice == 'male' else 'men'}'s faces take its gender "
+                             f"({_pct(b['none_takes_other'])} with no voice, {b['frames']} frames)."
+                             for voice, b in v["by_voice"].items() if b["frames"])
+                  + f" With its own voice {w['gained']} frames get the right gender that do not "
                   f"without a voice, {w['lost']} lose it (p = {w['p']:.2g}). Frames of one clip are not "
                   "independent: read the p-values as a guide."]
     return lines
