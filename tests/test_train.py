@@ -173,3 +173,37 @@ def test_two_process_training_run_on_cpu(tiny_set, tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     assert json.loads((tmp_path / "generator" / "options.json").read_text())["world_size"] == 2
     assert stats(tmp_path / "generator")[-1]["step"] == 4
+
+
+def test_fusion_listens_options_and_warm_start(tiny_set, tmp_path):
+    """The fusion stage's additions (gender loss through our frozen C_g, pixel L1, ambiguous
+    inputs) train and are recorded; ``init`` starts a stage from another run's networks."""
+    runs = tmp_path / "runs"
+    common = dict(preset="tiny", show_progress=False, log_every=2, sample_every=1000, checkpoint_every=1000)
+    for stage in ("generator", "highres", "lowres", "audio"):
+        train(stage, tiny_set, runs, steps=4, **common)
+    with pytest.raises(Exception, match="classifiers"):
+        train("fusion", tiny_set, runs, steps=2, overrides={"gender_weight": 1.0}, **common)
+    train("classifiers", tiny_set, runs, steps=4, **common)
+    listen = {"gender_weight": 1.0, "pixel_weight": 0.5, "ambiguous": 0.5}
+    (weights,) = train("fusion", tiny_set, runs, steps=4, overrides=listen, **common)
+    rows = stats(runs / "fusion")
+    assert {"gender_ce", "gender_acc", "pixel_l1", "l1_code", "sr_mse"} <= set(rows[0])
+    recorded = json.loads((runs / "fusion" / "options.json").read_text())
+    assert all(recorded[k] == v for k, v in listen.items())
+    assert sorted(networks_in(weights)) == ["E_a", "F"]  # C_g is training-only
+    train("fusion", tiny_set, runs, steps=2, overrides={**listen, "layers": 3}, **common)
+    assert (runs / "fusion-f3" / "weights.safetensors").exists()
+    # warm start: with zero learning rate the warm-started E_l is the one it started from
+    warm = tmp_path / "warm"
+    train("generator", tiny_set, warm, steps=2, **common)
+    train("highres", tiny_set, warm, steps=2, **common)
+    src = runs / "lowres" / "weights.safetensors"
+    train("lowres", tiny_set, warm, steps=2, overrides={"init": str(src), "lr": 0.0}, **common)
+    p = get_preset("tiny")
+    a, b = LowResEncoder(p), LowResEncoder(p)
+    load_networks(src, {"E_l": a})
+    load_networks(warm / "lowres" / "weights.safetensors", {"E_l": b})
+    for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(x, y), name
+    assert json.loads((warm / "lowres" / "options.json").read_text())["init"] == str(src)

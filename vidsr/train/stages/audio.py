@@ -22,7 +22,7 @@ from torch import nn
 
 from vidsr.audio.spectrogram import log_spectrogram
 from vidsr.train.context import TrainContext
-from vidsr.train.stages.common import Batches, adam, build, fixed_samples, flip_average, frozen
+from vidsr.train.stages.common import Batches, adam, build, fixed_samples, flip_average, frozen, warm_start
 
 
 class AudioStage:
@@ -36,13 +36,14 @@ class AudioStage:
         self.G = frozen(ctx, "generator", ("G",))["G"]
         self.E_h = frozen(ctx, "highres", ("E_h",))["E_h"]
         self.E_a = build("E_a", ctx)
+        started = warm_start(ctx, {"E_a": self.E_a})
         self.gender_weight = float(o.get("gender_weight", 0.0))
         self.gender_head = nn.Linear(ctx.preset.ea_hidden, 1).to(ctx.device)
         ctx.replicate(self.E_a, self.gender_head)
         self.opt = adam(list(self.E_a.parameters()) + list(self.gender_head.parameters()), float(o["lr"]))
         self.fixed = fixed_samples(ctx, "d1", with_audio=True)
         self.data = Batches(ctx, "d1", self.batch_size, with_audio=True, augment_audio=self.augment)
-        self.recorded_options = {"augment_audio": self.augment, "gender_weight": self.gender_weight}
+        self.recorded_options = {"augment_audio": self.augment, "gender_weight": self.gender_weight, **started}
 
     def networks(self):
         return {"E_a": self.E_a, "gender_head": self.gender_head}

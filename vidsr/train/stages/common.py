@@ -135,6 +135,18 @@ def code_and_sr_loss(G: nn.Module, z: torch.Tensor, z_target: torch.Tensor, x_l:
     return loss, {"loss": loss.item(), "l1_code": l_code.item(), "sr_mse": l_sr.item()}
 
 
+def warm_start(ctx: TrainContext, nets: dict[str, nn.Module]) -> dict:
+    """Stage option ``init``: a weights file (an exported model or a stage's weights) whose
+    networks of the same names start the trained ones (a warm start; the shapes must match).
+    Off (no ``init``): the networks start from their random initialisation. Returns what to
+    record in options.json. A resumed run loads its checkpoint over this, as it must."""
+    init = ctx.options.get("init")
+    if not init:
+        return {"init": None}
+    load_networks(Path(init), nets)
+    return {"init": str(init), "init_networks": sorted(nets)}
+
+
 def adam(params, lr: float) -> torch.optim.Adam:
     """The paper's optimiser for every encoder: Adam with a fixed learning rate."""
     return torch.optim.Adam(params, lr=lr)

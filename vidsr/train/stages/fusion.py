@@ -8,20 +8,57 @@ trains in its own run folder (fusion, fusion-f3, fusion-fixed) and writes F or F
 E_a it used. With the option ``degrade`` (the cpu preset's recipe) E_l sees x^h degraded as
 a real tiny face is (vidsr.data.degrade), as it was trained; the consistency term still
 compares with the clean D o x^h.
+
+Additions to the paper, so that F listens (each an option, 0 turns it off; the paper's
+eq. (4) alone is all three at 0):
+
+- ``gender_weight`` (lambda_G): cross-entropy of our frozen gender classifier C_g (the
+  ``classifiers`` stage, trained on high-res faces of the training split; never the
+  pretrained judges of the evaluation) on G(z_f) against the speaker's gender label. E_h's
+  codes, eq. (4)'s target, carry the gender weakly, so with eq. (4) alone F learns to copy
+  z^l and ignores z_a; this term rewards the output's gender, which at 8x8 the voice tells
+  better than the picture.
+- ``pixel_weight``: L1 of G(z_f) to x^h, a target that carries more than E_h's codes.
+- ``ambiguous``: the share of each batch whose 8x8 input is made ambiguous (greyscale and
+  blurred), where only the voice can tell the gender.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 
 from vidsr.audio.spectrogram import log_spectrogram
-from vidsr.imaging import upsample_nearest
+from vidsr.errors import VidsrError
+from vidsr.imaging import downsample, upsample_nearest
 from vidsr.train.context import TrainContext
-from vidsr.train.stages.common import Batches, LowResInputs, adam, build, code_and_sr_loss, fixed_samples, frozen
+from vidsr.train.loop import WEIGHTS
+from vidsr.train.stages.common import Batches, LowResInputs, adam, build, fixed_samples, frozen
+
+AMBIGUOUS_STREAM = 73  # keeps the choice of ambiguous inputs apart from every other seeded stream
 
 
 def variant_name(layers: int, finetune_audio: bool) -> str:
     return "fusion" + ("-f3" if layers == 3 else "") + ("" if finetune_audio else "-fixed")
+
+
+def make_ambiguous(x_l: torch.Tensor) -> torch.Tensor:
+    """An 8x8 input with its colour and fine detail taken away: greyscale, then a 3x3 blur."""
+    grey = x_l.mean(1, keepdim=True)
+    blurred = F.avg_pool2d(F.pad(grey, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+    return blurred.expand_as(x_l).contiguous()
+
+
+def gender_classifier(ctx: TrainContext):
+    """C_g as written by the classifiers stage, frozen (gradients flow through its input only)."""
+    from vidsr.eval.classifier import load_classifiers
+
+    path = ctx.stage_dir("classifiers") / WEIGHTS
+    if not path.exists():
+        raise VidsrError(f"gender_weight needs our gender classifier C_g: {path} is missing "
+                         "(vidsr train --stage classifiers first)")
+    return load_classifiers(path, ctx.device)["C_g"]
 
 
 class FusionStage:
@@ -45,11 +82,16 @@ class FusionStage:
             params += list(self.E_a.parameters())
         self.opt = adam(params, float(o["lr"]))
         self.augment = bool(o.get("augment", True))
+        self.gender_weight = float(o.get("gender_weight", 0.0))
+        self.pixel_weight = float(o.get("pixel_weight", 0.0))
+        self.ambiguous = float(o.get("ambiguous", 0.0))
+        self.C_g = gender_classifier(ctx) if self.gender_weight > 0 else None
         self.fixed = fixed_samples(ctx, "d2", with_audio=True)
         self.data = Batches(ctx, "d2", self.batch_size, with_audio=True, augment_audio=self.augment)
         self.inputs = LowResInputs(ctx)
         self.recorded_options = {"fusion": self.fusion_key, "finetune_audio": self.finetune_audio, "augment_audio": self.augment,
-                                 **self.inputs.recorded}
+                                 "gender_weight": self.gender_weight, "pixel_weight": self.pixel_weight,
+                                 "ambiguous": self.ambiguous, **self.inputs.recorded}
 
     def networks(self):
         return {self.fusion_key: self.F, "E_a": self.E_a}
@@ -57,17 +99,39 @@ class FusionStage:
     def optimizers(self):
         return {"fusion": self.opt}
 
+    def _ambiguous_rows(self, n: int, step: int) -> torch.Tensor:
+        rng = np.random.default_rng([self.ctx.seed, AMBIGUOUS_STREAM, self.ctx.rank, step + 1])
+        return torch.from_numpy(rng.random(n) < self.ambiguous).to(self.ctx.device)
+
     def train_step(self, step: int) -> dict[str, float]:
         batch = self.data.take(step)
         x_h = batch["hr"]
         x_in, x_l = self.inputs(x_h, step)
+        if self.ambiguous > 0:
+            rows = self._ambiguous_rows(len(x_in), step)
+            x_in = torch.where(rows[:, None, None, None], make_ambiguous(x_in), x_in)
         with torch.no_grad():
             z, z_l = self.E_h(x_h), self.E_l(x_in)
+        logged = {}
         with self.ctx.autocast():
             z_f = self.F(z_l, self.E_a(log_spectrogram(batch["audio"])))
-            loss, logged = code_and_sr_loss(self.G, z_f, z, x_l, lam=1.0)  # eq. (4) weighs both terms alike
+            x_f = self.G(z_f)
+            l_code = F.l1_loss(z_f.float(), z)
+            l_sr = F.mse_loss(downsample(x_f, x_l.shape[-1]).float(), x_l)
+            loss = l_code + l_sr  # eq. (4) weighs both terms alike
+            if self.pixel_weight > 0:
+                l_pix = F.l1_loss(x_f.float(), x_h)
+                loss = loss + self.pixel_weight * l_pix
+                logged["pixel_l1"] = l_pix.item()
+            if self.C_g is not None:
+                gender = batch["gender"]
+                known = gender >= 0
+                logits = self.C_g(x_f[known]).float()
+                ce = F.cross_entropy(logits, gender[known]) if known.any() else logits.sum() * 0.0
+                loss = loss + self.gender_weight * ce
+                logged.update(gender_ce=ce.item(), gender_acc=(logits.argmax(1) == gender[known]).float().mean().item())
         self.ctx.optimize(self.opt, loss)
-        return logged
+        return {"loss": loss.item(), "l1_code": l_code.item(), "sr_mse": l_sr.item(), **logged}
 
     @torch.no_grad()
     def samples(self):

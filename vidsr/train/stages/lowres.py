@@ -14,7 +14,7 @@ import torch
 
 from vidsr.imaging import upsample_nearest
 from vidsr.train.context import TrainContext
-from vidsr.train.stages.common import Batches, LowResInputs, adam, build, code_and_sr_loss, fixed_samples, frozen
+from vidsr.train.stages.common import Batches, LowResInputs, adam, build, code_and_sr_loss, fixed_samples, frozen, warm_start
 
 
 class LowResStage:
@@ -28,12 +28,13 @@ class LowResStage:
         self.G = frozen(ctx, "generator", ("G",))["G"]
         self.E_h = frozen(ctx, "highres", ("E_h",))["E_h"]
         self.E_l = build("E_l", ctx)
+        started = warm_start(ctx, {"E_l": self.E_l})
         ctx.replicate(self.E_l)
         self.opt = adam(self.E_l.parameters(), float(o["lr"]))
         self.fixed = fixed_samples(ctx, "d1", with_audio=False)
         self.data = Batches(ctx, "d1", self.batch_size, with_audio=False)
         self.inputs = LowResInputs(ctx)
-        self.recorded_options = self.inputs.recorded
+        self.recorded_options = {**self.inputs.recorded, **started}
 
     def networks(self):
         return {"E_l": self.E_l}
