@@ -94,7 +94,9 @@ def main() -> None:
 
 def _terminate(signum, frame) -> None:
     """SIGTERM stops a run as Ctrl-C does: the temporaries it was writing are deleted."""
-    raise KeyboardInterrupt
+    from vidsr.media.ffmpeg import interrupt
+
+    interrupt()
 
 
 if __name__ == "__main__":

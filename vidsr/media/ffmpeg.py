@@ -12,13 +12,14 @@ quotes are safe.
 from __future__ import annotations
 
 import collections
+import contextlib
 import functools
 import os
 import re
 import shutil
 import subprocess
 import threading
-from typing import Callable, TypeVar
+from typing import Callable, Iterator, TypeVar
 
 from vidsr.errors import MediaError
 
@@ -32,6 +33,35 @@ _NOISE = re.compile(
 _PREFIX = re.compile(r"^(\[[^\]]*\]\s*)+")
 
 DISK_FULL = "No space left on device"
+
+# SIGTERM (vidsr.cli.app) while a child process is being started waits until its Popen
+# exists: an interrupt inside Popen() would leave ffmpeg running unattended, writing a
+# temporary after the run deleted its temporaries.
+_starting = 0
+_interrupted = False
+
+
+@contextlib.contextmanager
+def _starting_child() -> Iterator[None]:
+    global _starting, _interrupted
+    _starting += 1
+    try:
+        yield
+    finally:
+        _starting -= 1
+        if not _starting and _interrupted:
+            _interrupted = False
+            raise KeyboardInterrupt
+
+
+def interrupt() -> None:
+    """Stop the run as Ctrl-C does (KeyboardInterrupt), now or, while a child process is
+    being started, as soon as it has started (so the run's cleanup can stop it)."""
+    global _interrupted
+    if _starting:
+        _interrupted = True
+    else:
+        raise KeyboardInterrupt
 
 
 def ffmpeg_exe() -> str:
@@ -78,13 +108,21 @@ def run_ffmpeg(args: list[str], what: str = "ffmpeg failed") -> bytes:
     if ffmpeg fails.
     """
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *args]
+    proc = None
     try:
-        proc = subprocess.run(cmd, capture_output=True)
+        with _starting_child():
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        stdout, stderr = proc.communicate()
     except OSError as e:
         raise MediaError(f"cannot run ffmpeg '{cmd[0]}': {e.strerror or e}") from None
+    except BaseException:  # interrupted: ffmpeg must not go on writing
+        if proc is not None:
+            proc.kill()
+            proc.wait()
+        raise
     if proc.returncode != 0:
-        raise MediaError(f"{what}: {error_reason(proc.stderr)}")
-    return proc.stdout
+        raise MediaError(f"{what}: {error_reason(stderr)}")
+    return stdout
 
 
 def encoders() -> frozenset[str]:
@@ -141,15 +179,22 @@ class FFmpegProcess:
         on_line: Callable[[str], None] | None = None,
     ):
         cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", *args]
+        self.proc = None
         try:
-            self.proc = subprocess.Popen(
-                cmd,
-                stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-                stdout=subprocess.PIPE if stdout else subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-            )
+            with _starting_child():
+                self.proc = subprocess.Popen(
+                    cmd,
+                    stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                    stdout=subprocess.PIPE if stdout else subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                )
         except OSError as e:
             raise MediaError(f"cannot run ffmpeg '{cmd[0]}': {e.strerror or e}") from None
+        except BaseException:  # interrupted as it started: stop it, nobody else can
+            if self.proc is not None:
+                self.proc.kill()
+                self.proc.wait()
+            raise
         self._tail: collections.deque[str] = collections.deque(maxlen=50)
         self._on_line = on_line
         self._thread = threading.Thread(target=self._drain, daemon=True)
