@@ -90,6 +90,26 @@ def test_resume_continues_exactly(tiny_set, tmp_path):
     assert [r["step"] for r in stats(tmp_path / "resumed" / "generator")] == [2, 4, 6, 8]
 
 
+def test_adaptive_augmentation_adapts_and_resumes_exactly(tiny_set, tmp_path):
+    # a target under any r_t makes p rise at every update, and a tiny ada_kimg makes it rise
+    # fast, so the augmentations really run
+    common = dict(preset="tiny", show_progress=False, log_every=2, sample_every=1000,
+                  overrides={"ada_target": -1.0, "ada_kimg": 0.002})
+    train("generator", tiny_set, tmp_path / "straight", steps=12, checkpoint_every=6, **common)
+    train("generator", tiny_set, tmp_path / "resumed", steps=6, checkpoint_every=6, **common)
+    train("generator", tiny_set, tmp_path / "resumed", steps=12, checkpoint_every=6, resume=True, **common)
+    p = get_preset("tiny")
+    a, b = Generator(p), Generator(p)
+    load_networks(tmp_path / "straight" / "generator" / "weights.safetensors", {"G": a})
+    load_networks(tmp_path / "resumed" / "generator" / "weights.safetensors", {"G": b})
+    for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.allclose(x, y, atol=1e-6), name
+    straight = stats(tmp_path / "straight" / "generator")
+    assert [r["ada_p"] for r in straight] == [r["ada_p"] for r in stats(tmp_path / "resumed" / "generator")]
+    assert straight[-1]["ada_p"] > 0.3
+    assert all(-1.0 <= r["rt"] <= 1.0 for r in straight)
+
+
 def _cli(*args, **kw):
     return subprocess.run([sys.executable, "-m", "vidsr", *args], capture_output=True, text=True, **kw)
 

@@ -30,13 +30,16 @@ def _unseen(images: np.ndarray, seen: set[bytes]) -> list[int]:
     return keep
 
 
-def load_face_images(source: Path, size: int, include_test: bool = False, limit: int | None = None) -> torch.Tensor:
-    """All training faces of `source` resized to size x size: uint8 [N, 3, size, size]."""
+def load_face_images(source: Path, size: int, include_test: bool = False, limit: int | None = None,
+                     splits: tuple[str, ...] | None = None) -> torch.Tensor:
+    """All training faces of `source` resized to size x size: uint8 [N, 3, size, size].
+    A prepared set's `splits` may be named (e.g. ``("test",)``); by default D1 and D2, and
+    the test split too with `include_test`."""
     source = Path(source)
     if (source / "meta.json").exists():
         from vidsr.data.shards import iter_shard_tensors
 
-        splits = ("d1", "d2", "test") if include_test else ("d1", "d2")
+        splits = splits or (("d1", "d2", "test") if include_test else ("d1", "d2"))
         chunks, seen, faces_seen = [], 0, set()
         for tensors in iter_shard_tensors(source, splits, keys=("hr",)):
             # A photo appears once per voice clip paired with it (one row each): keep each face

@@ -2,7 +2,9 @@
 
 StyleGAN2's recipe, kept small: non-saturating logistic loss, lazy R1 regularisation on
 real images every ``r1_every`` steps, style mixing between two z, an exponential moving
-average G_ema of G's weights (the G that every later stage uses), horizontal flips.
+average G_ema of G's weights (the G that every later stage uses), horizontal flips, and
+adaptive discriminator augmentation (:mod:`vidsr.train.ada`; option ``ada_target``, null: off,
+r_t still logged).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import torch.nn.functional as F
 
 from vidsr.models.discriminator import Discriminator
 from vidsr.models.generator import Generator
+from vidsr.train.ada import AdaptiveAugment
 from vidsr.train.context import TrainContext
 from vidsr.train.stages.common import ImageBatches
 
@@ -33,6 +36,7 @@ class GeneratorStage:
         self.r1_gamma = float(o.get("r1_gamma", 0.2))
         self.ema_beta = 0.5 ** (self.batch_size * ctx.world_size / (float(o.get("ema_kimg", 10.0)) * 1000))
         self.data = ImageBatches(ctx, self.batch_size)
+        self.ada = AdaptiveAugment(self.batch_size, target=o.get("ada_target"), speed_kimg=float(o.get("ada_kimg", 500.0)))
         dev = ctx.device
         self.G = Generator(p).to(dev)
         self.D = Discriminator(p).to(dev)
@@ -64,10 +68,11 @@ class GeneratorStage:
         return {"G": self.opt_g, "D": self.opt_d}
 
     def extra_state(self):
-        return self.data.state()
+        return {**self.data.state(), **self.ada.state()}
 
     def load_extra_state(self, extra):
         self.data.load_state(extra)
+        self.ada.load_state(extra)
 
     def train_step(self, step: int) -> dict[str, float]:
         ctx = self.ctx
@@ -76,12 +81,14 @@ class GeneratorStage:
         with torch.no_grad(), ctx.autocast():
             fake = self.G(self._latents(), noise_mode="random")
         with ctx.autocast():
-            d_loss = F.softplus(self.D(fake.float())).mean() + F.softplus(-self.D(real)).mean()
+            d_real = self.D(self.ada(real))
+            d_loss = F.softplus(self.D(self.ada(fake.float()))).mean() + F.softplus(-d_real).mean()
         self.ctx.optimize(self.opt_d, d_loss)
-        losses = {"loss_D": d_loss.item()}
+        self.ada.observe(d_real)
+        losses = {"loss_D": d_loss.item(), "rt": self.ada.rt, "ada_p": self.ada.p}
 
-        if step % R1_EVERY == 0:  # lazy R1 on real images
-            real_r1 = real.detach().requires_grad_(True)
+        if step % R1_EVERY == 0:  # lazy R1 on (augmented) real images
+            real_r1 = self.ada(real).detach().requires_grad_(True)
             (grad,) = torch.autograd.grad(self.D(real_r1).sum(), real_r1, create_graph=True)
             r1 = grad.pow(2).sum(dim=(1, 2, 3)).mean()
             self.ctx.optimize(self.opt_d, self.r1_gamma / 2 * r1 * R1_EVERY)
@@ -91,7 +98,7 @@ class GeneratorStage:
         self.D.requires_grad_(False)
         with ctx.autocast():
             fake = self.G(self._latents(), noise_mode="random")
-            g_loss = F.softplus(-self.D(fake.float())).mean()
+            g_loss = F.softplus(-self.D(self.ada(fake.float()))).mean()
         self.ctx.optimize(self.opt_g, g_loss)
         self.D.requires_grad_(True)
         losses["loss_G"] = g_loss.item()
