@@ -112,7 +112,7 @@ def main() -> None:
         for path, G, step in Gs:
             samples = generator_samples(G, args.n)
             images = step * batch_of(path)
-            rows[images] = {"images": images, "step": step, "file": str(path),
+            rows[images] = {"images": images, "step": step,
                             **generator_quality(judges(samples, progress=lambda: progress.advance(task)), real_stats)}
             save_png(args.out / f"samples-{images // 1000:04d}k.png", grid(samples[:GRID], 6))
             print(json.dumps({k: v for k, v in rows[images].items() if k != "real"}))
