@@ -82,3 +82,36 @@ def drift(t: float, seconds: float, phase: float = 0.0, zoom: float = 0.04, shif
     it between clips."""
     a = 2 * math.pi * t / max(seconds, 1e-6)
     return 1 + zoom * math.sin(a + phase), shift * math.sin(0.7 * a + 2 * phase), 0.5 * shift * math.sin(1.3 * a + phase)
+
+
+def side_by_side_clip(
+    sources: list[str | os.PathLike],
+    path: str | os.PathLike,
+    *,
+    sound_of: int | None = 0,
+    size: tuple[int, int] = (43, 35),
+    y: int = 160,
+    gap: int = 200,
+    encoder: tuple[str, ...] = H264,
+) -> None:
+    """Write to ``path`` the videos ``sources`` shrunk to ``size`` (w, h) side by side on a
+    grey 640x360, 25 fps frame, ``gap`` px apart (left edges), centred, tops at ``y``: with
+    GRID clips, two faces about 12 px wide. The sound is that of ``sources[sound_of]`` only
+    (AAC; None: silent). As long as the shortest source."""
+    w, h = size
+    x0 = (640 - w - gap * (len(sources) - 1)) // 2
+    inputs: list[str] = []
+    for s in sources:
+        inputs += ["-i", os.fspath(s)]
+    grey = len(sources)
+    chain = [f"[{i}:v]scale={w}:{h}:flags=area[s{i}]" for i in range(len(sources))]
+    below = f"[{grey}:v]"
+    for i in range(len(sources)):
+        out = "[v]" if i == len(sources) - 1 else f"[o{i}]"
+        chain.append(f"{below}[s{i}]overlay={x0 + i * gap}:{y}:shortest=1{out}")
+        below = out
+    sound = ["-map", f"{sound_of}:a", "-c:a", "aac"] if sound_of is not None else ["-an"]
+    run_ffmpeg([
+        *inputs, "-f", "lavfi", "-i", "color=c=gray:size=640x360:rate=25",
+        "-filter_complex", ";".join(chain), "-map", "[v]", *sound, *encoder, "-shortest", "-y", os.fspath(path),
+    ])  # fmt: skip
