@@ -72,6 +72,7 @@ def enhance(
     mode: str = typer.Option("both", "--mode", help="both | overlay (the whole video) | tracks (one video per face)."),
     audio: Optional[Path] = typer.Option(None, "--audio", help="Take the voice from this sound or video file instead (mixing, Fig. 1b)."),
     no_audio: bool = typer.Option(False, "--no-audio", help="Ignore the sound: enhance from the picture alone (E_l only)."),
+    voice_to: str = typer.Option("auto", "--voice-to", help="Who hears the video's speech: auto (each stretch of speech to the face whose mouth follows it, or no one) | all (every face hears the 4 s around its frame) | a track id."),
     scale: Optional[float] = typer.Option(None, "--scale", callback=options.above_zero, help="Enlarge the overlay's frames this much (default: so faces show the model's output size, within 3840x2160)."),
     inset: bool = typer.Option(False, "--inset", help="Review mode: draw each enhanced face enlarged beside its box instead of replacing it."),
     compare: bool = typer.Option(False, "--compare", help="Face videos show the low-res input beside the result."),
@@ -91,7 +92,9 @@ def enhance(
     from vidsr.errors import VidsrError
     from vidsr.media.probe import check_readable
     from vidsr.pipeline import enhance_many
+    from vidsr.pipeline.options import parse_voice_to
 
+    voice_to = parse_voice_to(voice_to)
     if audio is not None and no_audio:
         raise VidsrError("--audio and --no-audio contradict each other")
     if audio is not None:
@@ -124,7 +127,7 @@ def enhance(
 
         results = enhance_many(
             inputs, out, on_file=on_file, weights=weights, device=device, face_range=parse_face_range(face_range),
-            mode=mode, audio=audio, use_audio=not no_audio, scale=scale, inset=inset, compare=compare,
+            mode=mode, audio=audio, use_audio=not no_audio, voice_to=voice_to, scale=scale, inset=inset, compare=compare,
             smooth=smooth, detect_every=detect_every, half=half, batch=batch, progress=progress, warn=warn,
         )
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from vidsr.errors import VidsrError
-from vidsr.pipeline.constants import DEFAULT_SMOOTH, MAX_OUTPUT, MODES
+from vidsr.pipeline.constants import DEFAULT_SMOOTH, MAX_OUTPUT, MODES, VOICE_TO
 
 
 def default_face_range(lowres: int) -> tuple[float, float]:
@@ -16,10 +16,23 @@ def default_face_range(lowres: int) -> tuple[float, float]:
     return (1.0, 2.0 * lowres)
 
 
+def parse_voice_to(value: str | int) -> str | int:
+    """``--voice-to``: "auto", "all" or a track id (an int >= 0); VidsrError otherwise."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    text = str(value).strip().lower()
+    if text in VOICE_TO:
+        return text
+    if text.isdigit():
+        return int(text)
+    raise VidsrError(f"--voice-to must be {' | '.join(VOICE_TO)} or a track id (0, 1, ...), got {value!r}")
+
+
 def check_options(mode: str = "both", batch: int = 64, detect_every: int = 5, smooth: float = DEFAULT_SMOOTH,
                   scale: float | None = None, face_range: tuple[float, float] | None = None,
-                  crop_scale: float | None = None, **_) -> None:
+                  crop_scale: float | None = None, voice_to: str | int = "auto", **_) -> None:
     """VidsrError for an option :func:`enhance_video` cannot use."""
+    parse_voice_to(voice_to)
     if mode not in MODES:
         raise VidsrError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     if batch < 1:

@@ -14,11 +14,11 @@ import numpy as np
 from vidsr.errors import MediaError, VidsrError
 from vidsr.pipeline.constants import BUFFER_BYTES, DEFAULT_SMOOTH, INSET_ENLARGE, MAX_ENCODE, MAX_OUTPUT
 from vidsr.pipeline.model import autocast_factory, load_model, make_detector, model_device
-from vidsr.pipeline.options import check_options, default_face_range, default_scale
+from vidsr.pipeline.options import check_options, default_face_range, default_scale, parse_voice_to
 from vidsr.pipeline.outputs import Outputs
 from vidsr.pipeline.timing import Clock, TimedDetector, timings
 from vidsr.pipeline.tracks import Face, Flicker, frames_covered, smoothing_weights, track_size
-from vidsr.pipeline.voice import open_voice
+from vidsr.pipeline.voice import open_voice, plan_voices
 
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done, total)``: stage "tracking" (pass 1) or "enhancing" (pass 2),
@@ -56,6 +56,7 @@ def enhance_into(
     mode: str = "both",
     audio: str | os.PathLike | None = None,
     use_audio: bool = True,
+    voice_to: str | int = "auto",
     scale: float | None = None,
     inset: bool = False,
     compare: bool = False,
@@ -85,6 +86,11 @@ def enhance_into(
     - ``audio``: take the voice a from this file instead (the paper's mixing, Fig. 1b);
       ``use_audio=False`` or a video without sound: z_f = z_l (E_l only, with a warning
       for a video without sound).
+    - ``voice_to``: who hears the video's own sound. "auto": only its speech, each stretch
+      given to the face that speaks it, or to no one (:mod:`vidsr.pipeline.speakers`),
+      a track's voice pooled over its stretches (:class:`TrackVoices`), the tracks given
+      no speech enhanced from the picture alone; a track id: all speech to that track;
+      "all": every face hears the 4 s around its frame. ``audio`` goes to every face.
     - ``face_range`` (min, max): the face sizes (px, the width of the detector's box,
       median over the track) that are replaced; default :func:`default_face_range`.
       Faces are cropped as the training faces were (:func:`training_crop_box`);
@@ -117,7 +123,8 @@ def enhance_into(
         warn(message)
 
     check_options(mode=mode, batch=batch, detect_every=detect_every, smooth=smooth, scale=scale, face_range=face_range,
-                  crop_scale=crop_scale)
+                  crop_scale=crop_scale, voice_to=voice_to)
+    voice_to = parse_voice_to(voice_to)
     crop_scale = TRAINING_CROP_SCALE if crop_scale is None else crop_scale
     path = os.fspath(path)
     info = probe(path)  # MediaError for anything that is not a readable video
@@ -172,6 +179,17 @@ def enhance_into(
         warning(f"none of the {len(tracks)} face track(s) in '{path}' is {lo:g}-{hi:g} px "
                 f"(sizes {', '.join(f'{s:.0f}' for s in sizes.values())}); nothing to enhance (see --face-range)")
 
+    # Whose voice: the video's speech, stretch by stretch, to the faces that speak it.
+    stretches, speech = None, None
+    if voice_source == "own" and voice_to != "all" and chosen:
+        if isinstance(voice_to, int) and voice_to not in chosen:
+            voice.close()
+            raise VidsrError(f"--voice-to {voice_to}: '{path}' has no enhanced face track {voice_to} "
+                             f"(enhanced: {', '.join(map(str, chosen)) or 'none'}; see vidsr detect)")
+        voice.close()
+        voice, stretches, speech = plan_voices(path, chosen, voice_to, info.fps, model, dev, autocast, clock)
+    voice_frames = dict.fromkeys(chosen, 0)
+
     if scale is None:
         sides = [(b[2] - b[0]) * crop_scale for t in chosen.values() for b in t.boxes]
         scale = default_scale(info.width, info.height, resolution, sides)
@@ -192,9 +210,17 @@ def enhance_into(
             chunk = faces[i:i + batch]
             x_l = torch.from_numpy(np.stack([f.crop for f in chunk])).to(dev)
             x_l = x_l.permute(0, 3, 1, 2).float() / 127.5 - 1
-            z_a = voice.codes([f.time for f in chunk]) if voice is not None else None
+            z_a = voice.codes_for(chunk) if voice is not None else [None] * len(chunk)
+            heard = [i for i, code in enumerate(z_a) if code is not None]
             with clock("model"), autocast():
-                z = model.fuse(model.encode_lowres(x_l).float(), z_a).float()
+                z = model.encode_lowres(x_l).float()
+                if len(heard) == len(chunk):
+                    z = model.fuse(z, torch.stack(z_a)).float()
+                elif heard:  # some faces have a voice, the others keep z_l
+                    z[heard] = model.fuse(z[heard], torch.stack([z_a[i] for i in heard])).float()
+            for i in heard:
+                if voice_source == "own":
+                    voice_frames[chunk[i].track] += 1
             for f, zf in zip(chunk, z):
                 f.z = zf
                 history[f.track][f.frame] = zf
@@ -309,8 +335,12 @@ def enhance_into(
     track_rows = []
     for t in tracks:
         row = {"id": t.id, "first_frame": t.first, "last_frame": t.last, "frames": len(t.frames),
-               "size_px": round(sizes[t.id], 1), "enhanced": t.id in chosen}
+               "size_px": round(sizes[t.id], 1), "enhanced": t.id in chosen,
+               "box": [round(float(v), 1) for v in np.median(np.asarray(t.boxes, np.float64).reshape(-1, 4), 0)]}
         if t.id in chosen:
+            row["voice_frames"] = voice_frames[t.id]
+            if stretches is not None:
+                row["speech"] = [[s.start, s.end] for s in stretches if s.track == t.id]
             if mode in ("both", "tracks"):
                 row["video"] = out.track_name(t.id)
                 outputs_written[f"track-{t.id}"] = row["video"]
@@ -331,7 +361,8 @@ def enhance_into(
         "outputs": outputs_written,
         "model": {"preset": model.preset.name, "lowres": lowres, "resolution": resolution,
                   "weights": os.fspath(weights) if weights else None},
-        "settings": {"mode": mode, "voice": voice_source, "scale": scale,
+        "settings": {"mode": mode, "voice": voice_source, "voice_to": voice_to if voice_source == "own" else None,
+                     "scale": scale,
                      "output_size": [out_w // 2 * 2, out_h // 2 * 2],  # H.264 (yuv420p) needs even sizes
                      "inset": inset, "compare": compare, "face_range": [lo, hi if hi < float("inf") else None],
                      "smooth_s": smooth,
@@ -343,6 +374,9 @@ def enhance_into(
         **counts,
         "tracks_found": len(tracks),
         "tracks_enhanced": len(chosen),
+        "voice": {"codes": voice.codes_made if voice is not None else 0,
+                  "speech_s": round(speech.seconds, 3) if speech is not None else None,
+                  "stretches": [s.as_dict() for s in stretches] if stretches is not None else None},
         "flicker": {"raw": mean_flicker("total_raw"), "smoothed": mean_flicker("total"),
                     "unit": "mean |change| between consecutive faces of a track, 0-255"},
         "timings_s": timings(clock, time.perf_counter() - started),

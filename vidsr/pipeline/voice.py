@@ -1,8 +1,15 @@
-"""The voice a of a video: z_a = E_a(a_t) for each frame time t.
+"""The voice a of a video, two ways.
 
-a_t is the 4 s of sound centred on t, snapped to a window every AUDIO_HOP s. The sound
-is streamed from ffmpeg as the frames advance (:class:`vidsr.media.AudioStream`), so
-only the samples of the windows being encoded are in memory, however long the video.
+- :class:`Voice` (``--voice-to all``, ``--audio``): z_a = E_a(a_t) for each frame time t,
+  a_t the 4 s of sound centred on t, snapped to a window every AUDIO_HOP s.
+- :class:`TrackVoices` (``--voice-to auto`` or a track id): only speech feeds E_a
+  (:func:`vidsr.audio.vad.find_speech`); each stretch of speech goes to the track that
+  speaks it (:func:`vidsr.pipeline.speakers.assign`), and a track's z_a is the mean of the
+  codes of its stretches, each stretch encoded once (at most VOICE_WINDOWS windows of it,
+  averaged). A track given no speech gets no z_a (E_l only).
+
+The sound is streamed from ffmpeg (:class:`vidsr.media.AudioStream`), so only the samples
+being encoded are in memory, however long the video.
 """
 
 from __future__ import annotations
@@ -11,7 +18,9 @@ import os
 from collections import OrderedDict
 from typing import Callable
 
-from vidsr.pipeline.constants import AUDIO_HOP
+import numpy as np
+
+from vidsr.pipeline.constants import AUDIO_HOP, VOICE_WINDOWS
 from vidsr.pipeline.timing import Clock
 
 
@@ -47,8 +56,85 @@ class Voice:
             self._codes.popitem(last=False)
         return torch.stack([self._codes[k] for k in keys])
 
+    @property
+    def codes_made(self) -> int:
+        """How many 4 s windows went through E_a."""
+        return self.windows.positions_computed
+
+    def codes_for(self, faces) -> list:
+        """z_a for each face (:class:`vidsr.pipeline.tracks.Face`), by its frame's time."""
+        return list(self.codes([f.time for f in faces]))
+
     def close(self) -> None:
         self.windows.close()
+
+
+def speech_windows(wave: np.ndarray, most: int = VOICE_WINDOWS) -> np.ndarray:
+    """[n, 64000] windows of a stretch of speech for E_a: a stretch shorter than 4 s
+    repeated to fill one window (so that no silence around it is heard), a longer one
+    cut into up to ``most`` windows spread evenly over it."""
+    from vidsr.audio import WINDOW_SAMPLES
+
+    if len(wave) <= WINDOW_SAMPLES:
+        return np.resize(wave, WINDOW_SAMPLES)[None]
+    n = min(most, int(np.ceil(len(wave) / WINDOW_SAMPLES)))
+    starts = np.linspace(0, len(wave) - WINDOW_SAMPLES, n).round().astype(int)
+    return np.stack([wave[s:s + WINDOW_SAMPLES] for s in starts])
+
+
+class TrackVoices:
+    """z_a per track: the soundtrack's speech of the stretches given to it, pooled.
+
+    ``stretches``: :class:`vidsr.pipeline.speakers.Stretch` es in time order. Each
+    stretch with a track is encoded once (:func:`speech_windows`, codes averaged); a
+    track's code is the mean of its stretches' codes weighted by their lengths. The
+    sound is streamed once, forward; only the stretch being encoded is in memory."""
+
+    def __init__(self, path: str, stretches: list, model, device, autocast, clock: Clock):
+        import torch
+
+        from vidsr.audio import log_spectrogram
+        from vidsr.media import SAMPLE_RATE, AudioStream
+
+        self.codes_made = 0
+        sums: dict[int, object] = {}
+        weights: dict[int, float] = {}
+        with AudioStream(path) as stream:
+            for s in stretches:
+                if s.track is None:
+                    continue
+                with clock("audio"):
+                    wave = stream.samples(round(s.start * SAMPLE_RATE), round(s.end * SAMPLE_RATE))
+                    spec = log_spectrogram(speech_windows(wave)).to(device)
+                with clock("model"), autocast(), torch.no_grad():
+                    z = model.encode_audio(spec).float().mean(0)
+                self.codes_made += len(spec)
+                length = s.end - s.start
+                sums[s.track] = sums[s.track] + length * z if s.track in sums else length * z
+                weights[s.track] = weights.get(s.track, 0.0) + length
+        self.by_track = {t: sums[t] / weights[t] for t in sums}
+
+    def codes_for(self, faces) -> list:
+        """z_a for each face: its track's code, or None (no voice: E_l only)."""
+        return [self.by_track.get(f.track) for f in faces]
+
+    def close(self) -> None:
+        pass
+
+
+def plan_voices(path: str, tracks: dict, voice_to: str | int, fps: float, model, device, autocast, clock: Clock):
+    """``--voice-to auto`` or a track id: find the speech of the video at ``path``, give
+    each stretch to a track of ``tracks`` (the enhanced ones, by id) and encode it.
+    Returns (the :class:`TrackVoices`, the stretches, the :class:`vidsr.audio.vad.Speech`)."""
+    from vidsr.audio.vad import find_speech
+    from vidsr.media import AudioStream
+    from vidsr.pipeline.speakers import assign
+
+    with clock("audio"), AudioStream(path) as stream:
+        speech = find_speech(stream)
+    with clock("decode"):
+        stretches = assign(speech.stretches, tracks, voice_to, path=path, speech=speech, fps=fps)
+    return TrackVoices(path, stretches, model, device, autocast, clock), stretches, speech
 
 
 def open_voice(path: str, info, audio: str | os.PathLike | None, model, device, autocast, clock: Clock,
