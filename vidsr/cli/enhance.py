@@ -30,14 +30,29 @@ def parse_face_range(text: str | None) -> tuple[float, float] | None:
     return lo, hi
 
 
+def faces_cell(faces: list[dict] | None) -> str:
+    """The faces of one file for summary.md: "track 0 [x0, y0, x1, y1]: voice 70/75 frames,
+    speech 0.96-2.17 s"; several joined by "<br>"."""
+    cells = []
+    for f in faces or []:
+        box = ", ".join(f"{v:.0f}" for v in f.get("box") or [])
+        voice = "" if f.get("voice_frames") is None else f": voice {f['voice_frames']}/{f['frames']} frames"
+        speech = f.get("speech")
+        if speech:
+            voice += ", speech " + " ".join(f"{s:.2f}-{e:.2f}" for s, e in speech) + " s"
+        cells.append(f"track {f['id']} [{box}]{voice}")
+    return "<br>".join(cells)
+
+
 def summary_markdown(results: list[dict], out: Path) -> str:
     """The summary table as Markdown."""
     lines = [f"# vidsr enhance: {len(results)} file(s) into {out}", "",
-             "| file | tracks | frames | status | seconds | note |", "|---|---:|---:|---|---:|---|"]
+             "| file | tracks | frames | status | seconds | faces | note |", "|---|---:|---:|---|---:|---|---|"]
     for r in results:
         note = r["message"].replace("|", "\\|")
         lines.append(f"| {r['input']} | {'' if r['tracks'] is None else r['tracks']} | "
-                     f"{'' if r['frames'] is None else r['frames']} | {r['status']} | {r['seconds']:.1f} | {note} |")
+                     f"{'' if r['frames'] is None else r['frames']} | {r['status']} | {r['seconds']:.1f} | "
+                     f"{faces_cell(r.get('faces'))} | {note} |")
     return "\n".join(lines) + "\n"
 
 

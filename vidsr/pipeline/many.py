@@ -72,7 +72,8 @@ def enhance_many(
     that fails (:class:`VidsrError`) is reported and the others go on. ``on_file(i, n,
     path, result)`` is called before (result None) and after each file. Returns one dict
     per file: input, folder, status ("ok", "no faces", "skipped", "failed"), message,
-    tracks, frames, seconds, report (the report's path); busy: True when the file failed
+    tracks, frames, seconds, report (the report's path), faces (per enhanced track: id,
+    box, frames, voice_frames, speech); busy: True when the file failed
     because another run is writing its folder at the same time.
     """
     from vidsr.weights import resolve_weights
@@ -114,7 +115,9 @@ def enhance_many(
                     folder.rmdir()  # only if this run left it empty
             else:
                 result.update(status=report["status"], tracks=report["tracks_enhanced"], frames=report["frames"],
-                              message="; ".join(report["warnings"]))
+                              message="; ".join(report["warnings"]),
+                              faces=[{k: t.get(k) for k in ("id", "box", "frames", "voice_frames", "speech")}
+                                     for t in report["tracks"] if t["enhanced"]])
         result["seconds"] = round(time.perf_counter() - started, 2)
         results.append(result)
         if on_file:
