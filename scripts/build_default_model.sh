@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Rebuild the default model weights/vidsr-cpu.safetensors from ../shared/data on this CPU
-# (the recipe of weights/README.md). Every stage is resumable: run the script again after a
+# Build the cpu model from ../shared/data on this CPU, to $OUT (default
+# weights/vidsr-cpu.safetensors). The recipe below is that of the candidate with the gender loss
+# (README, "Choices"); it is not yet the shipped default (weights/README.md describes that one). Every stage is resumable: run the script again after a
 # kill and it goes on where it stopped. Steps per stage are the recipe's (below); override with
 # env, e.g. FUSION_STEPS=1200. Everything runs on one thread; pin it with taskset if you like.
 #
@@ -30,4 +31,4 @@ vidsr train --stage classifiers --data "$SET" --runs "$RUNS" --threads 1 --steps
 stage lowres --data "$SET" --runs "$RUNS" --steps "${LOWRES_STEPS:-300}" --set init="$INIT" $(resume lowres)
 stage audio --data "$SET" --runs "$RUNS" --steps "${AUDIO_STEPS:-200}" --set init="$INIT" $(resume audio)
 stage fusion --data "$SET" --runs "$RUNS" --steps "${FUSION_STEPS:-300}" $(resume fusion)
-vidsr export --runs "$RUNS" -o weights/vidsr-cpu.safetensors
+vidsr export --runs "$RUNS" -o "${OUT:-weights/vidsr-cpu.safetensors}"
