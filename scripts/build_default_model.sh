@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Build the cpu model from ../shared/data on this CPU, to $OUT (default
 # weights/vidsr-cpu.safetensors). The recipe below is that of the candidate with the gender loss
-# (README, "Choices"); it is not yet the shipped default (weights/README.md describes that one). Every stage is resumable: run the script again after a
-# kill and it goes on where it stopped. Steps per stage are the recipe's (below); override with
+# (README, "Choices"); it is not yet the shipped default (weights/README.md describes that one).
+# Every stage is resumable: run the script again after a kill and it goes on where it stopped. Steps per stage are the recipe's (below); override with
 # env, e.g. FUSION_STEPS=1200. Everything runs on one thread; pin it with taskset if you like.
 #
 # The recipe: G on UTKFace photos (5,100 steps of 16 = 82k images), then on the prepared set of
