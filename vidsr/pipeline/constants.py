@@ -14,5 +14,5 @@ MAX_STRETCH = 30.0  # s: longer stretches of speech are cut into pieces this lon
 VOICE_WINDOWS = 3  # at most this many 4 s windows of a stretch go through E_a (their codes averaged)
 VISIBLE_SHARE = 0.5  # a track is visible during a stretch when it holds at least this share of its frames
 SPEAKER_CONTEXT = 1.0  # s: --voice-to auto correlates mouth and loudness over the stretch widened by this
-SPEAKER_SMOOTH = 0.2  # s: the moving average over both signals before they are correlated
+SPEAKER_SMOOTH = 0.36  # s: the moving average over both signals before they are correlated
 SPEAKER_MARGIN = 0.15  # the best-correlated face speaks when it leads the next by this much

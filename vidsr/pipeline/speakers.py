@@ -23,7 +23,7 @@ import numpy as np
 from vidsr.pipeline.constants import MAX_STRETCH, SPEAKER_CONTEXT, SPEAKER_MARGIN, SPEAKER_SMOOTH, VISIBLE_SHARE
 
 MOUTH_GRID = 16  # the face's box is resampled to this many pixels a side to find its mouth
-MOUTH_ROWS, MOUTH_COLS = slice(9, 14), slice(4, 12)  # the mouth region of that grid
+MOUTH_ROWS, MOUTH_COLS = slice(10, 14), slice(5, 11)  # the mouth region of that grid
 UPPER_ROWS, UPPER_COLS = slice(2, 8), slice(3, 13)  # eyes and forehead: the reference
 
 
