@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from pathlib import Path
 
 import torch
@@ -26,7 +25,7 @@ from vidsr.eval.generator import Judges, generator_quality, generator_samples
 from vidsr.files import write_text
 from vidsr.imaging import grid, save_png
 from vidsr.models.generator import Generator
-from vidsr.models.io import load_networks, networks_in, read_preset
+from vidsr.models.io import load_networks, networks_in, read_metadata, read_preset
 
 GRID = 36
 
@@ -36,9 +35,7 @@ def load_g(path: Path) -> tuple[Generator, int]:
     name = "G_ema" if "G_ema" in networks_in(path) else "G"
     G = Generator(read_preset(path))
     load_networks(path, {name: G})
-    steps = re.findall(r"(\d+)", path.stem)
-    meta_step = json.loads((path.parent / "latest.json").read_text())["step"] if not steps else int(steps[-1])
-    return G.eval(), int(meta_step)
+    return G.eval(), int(read_metadata(path)["step"])
 
 
 def batch_of(path: Path) -> int:

@@ -131,3 +131,19 @@ def tiny_weights(tiny_set, tmp_path_factory) -> Path:
     for stage in STAGE_ORDER:
         train(stage, tiny_set, runs, preset="tiny", steps=4, show_progress=False, checkpoint_every=1000, sample_every=1000)
     return export(runs, runs / "tiny.safetensors")
+
+
+@pytest.fixture(scope="session")
+def model(tiny_weights):
+    """The tiny model, loaded for the pipeline (vidsr.pipeline.load_model)."""
+    from vidsr.pipeline import load_model
+
+    return load_model(tiny_weights, "cpu")
+
+
+@pytest.fixture(scope="session")
+def detector():
+    """The pipeline's tiny-face detector, searching down to 8 px faces."""
+    from vidsr.faces import TinyFaceDetector
+
+    return TinyFaceDetector(min_face=8)

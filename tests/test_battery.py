@@ -23,7 +23,7 @@ import pytest
 
 from conftest import synthetic_face
 from vidsr.errors import FolderBusyError, VidsrError
-from vidsr.faces import TinyFaceDetector, track_video
+from vidsr.faces import track_video
 from vidsr.files import folder_lock, is_partial
 from vidsr.media import run_ffmpeg
 from vidsr.pipeline import default_scale, enhance_many, enhance_video
@@ -42,18 +42,6 @@ def short_clips(tmp_path_factory) -> dict[str, Path]:
     out["truncated"] = folder / "truncated.mp4"
     out["truncated"].write_bytes(EXAMPLE.read_bytes()[:20_000])
     return out
-
-
-@pytest.fixture(scope="module")
-def detector() -> TinyFaceDetector:
-    return TinyFaceDetector(min_face=8)
-
-
-@pytest.fixture(scope="module")
-def model(tiny_weights):
-    from vidsr.pipeline import load_model
-
-    return load_model(tiny_weights, "cpu")
 
 
 def partials(folder: Path) -> list[Path]:

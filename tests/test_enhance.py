@@ -64,20 +64,6 @@ def clips(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def model(tiny_weights):
-    from vidsr.pipeline import load_model
-
-    return load_model(tiny_weights, "cpu")
-
-
-@pytest.fixture(scope="module")
-def detector():
-    from vidsr.faces import TinyFaceDetector
-
-    return TinyFaceDetector(min_face=8)
-
-
-@pytest.fixture(scope="module")
 def main_run(clips, tiny_weights, model, detector, tmp_path_factory) -> tuple[dict, Path, str]:
     """The default run (both outputs, own voice, smoothing on) with --compare."""
     out = tmp_path_factory.mktemp("enhanced")

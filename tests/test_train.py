@@ -76,17 +76,24 @@ def test_all_stages_run_and_losses_fall(tiny_set, tmp_path):
         assert (runs / variant / "weights.safetensors").exists()
 
 
-def test_resume_continues_exactly(tiny_set, tmp_path):
-    common = dict(preset="tiny", show_progress=False, log_every=2, sample_every=1000)
-    train("generator", tiny_set, tmp_path / "straight", steps=8, checkpoint_every=4, **common)
-    train("generator", tiny_set, tmp_path / "resumed", steps=4, checkpoint_every=4, **common)
-    train("generator", tiny_set, tmp_path / "resumed", steps=8, checkpoint_every=4, resume=True, **common)
+def _assert_resume_is_exact(tiny_set, tmp_path, steps: int, **common) -> None:
+    """G trained `steps` straight (tmp_path/straight) equals G trained half, killed, resumed
+    (tmp_path/resumed); a checkpoint at the half-way step."""
+    half = steps // 2
+    train("generator", tiny_set, tmp_path / "straight", steps=steps, checkpoint_every=half, **common)
+    train("generator", tiny_set, tmp_path / "resumed", steps=half, checkpoint_every=half, **common)
+    train("generator", tiny_set, tmp_path / "resumed", steps=steps, checkpoint_every=half, resume=True, **common)
     p = get_preset("tiny")
     a, b = Generator(p), Generator(p)
     load_networks(tmp_path / "straight" / "generator" / "weights.safetensors", {"G": a})
     load_networks(tmp_path / "resumed" / "generator" / "weights.safetensors", {"G": b})
     for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
         assert torch.allclose(x, y, atol=1e-6), name
+
+
+def test_resume_continues_exactly(tiny_set, tmp_path):
+    common = dict(preset="tiny", show_progress=False, log_every=2, sample_every=1000)
+    _assert_resume_is_exact(tiny_set, tmp_path, steps=8, **common)
     assert [r["step"] for r in stats(tmp_path / "resumed" / "generator")] == [2, 4, 6, 8]
 
 
@@ -95,15 +102,7 @@ def test_adaptive_augmentation_adapts_and_resumes_exactly(tiny_set, tmp_path):
     # fast, so the augmentations really run
     common = dict(preset="tiny", show_progress=False, log_every=2, sample_every=1000,
                   overrides={"ada_target": -1.0, "ada_kimg": 0.002})
-    train("generator", tiny_set, tmp_path / "straight", steps=12, checkpoint_every=6, **common)
-    train("generator", tiny_set, tmp_path / "resumed", steps=6, checkpoint_every=6, **common)
-    train("generator", tiny_set, tmp_path / "resumed", steps=12, checkpoint_every=6, resume=True, **common)
-    p = get_preset("tiny")
-    a, b = Generator(p), Generator(p)
-    load_networks(tmp_path / "straight" / "generator" / "weights.safetensors", {"G": a})
-    load_networks(tmp_path / "resumed" / "generator" / "weights.safetensors", {"G": b})
-    for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
-        assert torch.allclose(x, y, atol=1e-6), name
+    _assert_resume_is_exact(tiny_set, tmp_path, steps=12, **common)
     straight = stats(tmp_path / "straight" / "generator")
     assert [r["ada_p"] for r in straight] == [r["ada_p"] for r in stats(tmp_path / "resumed" / "generator")]
     assert straight[-1]["ada_p"] > 0.3

@@ -73,20 +73,6 @@ def test_vad_finds_made_speech_and_not_the_silence_or_hum(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def model(tiny_weights):
-    from vidsr.pipeline import load_model
-
-    return load_model(tiny_weights, "cpu")
-
-
-@pytest.fixture(scope="module")
-def detector():
-    from vidsr.faces import TinyFaceDetector
-
-    return TinyFaceDetector(min_face=8)
-
-
-@pytest.fixture(scope="module")
 def two_faces(tmp_path_factory):
     """bbaf2n (left) and lbbc2a (right) at about 12 px, with the sound of lbbc2a only."""
     shared("grid")

@@ -53,6 +53,8 @@ class ModulatedConv2d(nn.Module):
         self.weight = nn.Parameter(torch.randn(out_ch, in_ch, kernel, kernel))
         self.scale = 1.0 / math.sqrt(in_ch * kernel * kernel)
         self.affine = EqualLinear(w_dim, in_ch, bias_init=1.0)
+        if upsample and not demodulate:
+            raise ValueError("an upsampling modulated conv is always demodulated")
         self.demodulate, self.upsample = demodulate, upsample
         self.padding = kernel // 2
         if upsample:
@@ -60,22 +62,19 @@ class ModulatedConv2d(nn.Module):
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None = None, gain: float = 1.0) -> torch.Tensor:
         """gain * (modulated conv of x, demodulated, + bias). The output's per-channel factor
-        and the bias are applied in one pass (or inside the convolution when there is no
+        and the bias are applied in one pass (inside the convolution when there is no
         demodulation)."""
         style = self.affine(w)  # [B, in_ch]
         weight = self.weight * self.scale
         x = x * style[:, :, None, None]
-        if not (self.demodulate or self.upsample):
+        if not self.demodulate:  # ToRGB: the bias goes into the convolution
             return F.conv2d(x, weight * gain, None if bias is None else bias * gain, padding=self.padding)
         if self.upsample:
             x = self.blur(F.conv_transpose2d(x, weight.transpose(0, 1), stride=2))
         else:
             x = F.conv2d(x, weight, padding=self.padding)
-        if self.demodulate:
-            # d_o = 1 / sqrt(sum_{i,k} (s_i w_oik)^2)
-            coef = torch.rsqrt(style.pow(2) @ weight.pow(2).sum(dim=(2, 3)).t() + 1e-8)[:, :, None, None] * gain
-        else:
-            coef = torch.full((), gain, dtype=x.dtype, device=x.device)
+        # d_o = 1 / sqrt(sum_{i,k} (s_i w_oik)^2)
+        coef = torch.rsqrt(style.pow(2) @ weight.pow(2).sum(dim=(2, 3)).t() + 1e-8)[:, :, None, None] * gain
         if bias is None:
             return x * coef
         return torch.addcmul((bias * gain)[None, :, None, None], x, coef)

@@ -38,9 +38,9 @@ class EqualLinear(nn.Module):
         self.weight = nn.Parameter(torch.randn(out_dim, in_dim) / lr_mul)
         self.bias = nn.Parameter(torch.full((out_dim,), float(bias_init)))
         self.activate = activate
-        self.gain = _out_gain(activate, gain)
-        self.scale = lr_mul / math.sqrt(in_dim) * self.gain
-        self.bias_mul = lr_mul * self.gain
+        gain = _out_gain(activate, gain)
+        self.scale = lr_mul / math.sqrt(in_dim) * gain
+        self.bias_mul = lr_mul * gain
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.linear(x, self.weight * self.scale, self.bias * self.bias_mul)

@@ -77,9 +77,10 @@ def _geometric(x: torch.Tensor, p: float) -> torch.Tensor:
     cos, sin = torch.cos(theta), torch.sin(theta)
     sx, sy = 1 / (s * a), a / s  # the grid maps output to input, so scale by the inverse
     m = torch.stack([torch.stack([cos * sx, -sin * sy, t[:, 0]], 1), torch.stack([sin * sx, cos * sy, t[:, 1]], 1)], 1)
-    grid = F.affine_grid(m[moved], list(x[moved].shape), align_corners=False)
+    chosen = x[moved]
+    grid = F.affine_grid(m[moved], list(chosen.shape), align_corners=False)
     out = x.clone()
-    out[moved] = F.grid_sample(x[moved], grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+    out[moved] = F.grid_sample(chosen, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
     return out
 
 
