@@ -45,6 +45,7 @@ class TrainContext:
     options: dict = field(default_factory=dict)   # the stage's training options (preset's, then overrides)
     rank: int = 0
     world_size: int = 1
+    checkpoint_every: int = 0       # set by the loop: data streams restart at each checkpoint step
 
     @classmethod
     def create(cls, preset: Preset, data, runs, device="auto", precision="fp32", seed=0, options=None) -> "TrainContext":

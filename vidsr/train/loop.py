@@ -61,6 +61,7 @@ def run_stage(stage, ctx: TrainContext, steps: int, resume: bool = False, log_ev
               sample_every: int = 500, checkpoint_every: int = 250, show_progress: bool = True) -> Path:
     """Train `stage` for `steps` iterations in ``ctx.runs/stage.name``; returns its weights file."""
     run_dir = ctx.stage_dir(stage.name)
+    ctx.checkpoint_every = checkpoint_every
     ckpt = Checkpointer(run_dir / "checkpoints", ctx.preset)
     start = 0
     if resume and ckpt.latest_step() is not None:

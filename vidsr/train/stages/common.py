@@ -50,8 +50,9 @@ def frozen(ctx: TrainContext, stage: str, names: tuple[str, ...]) -> dict[str, n
 class Batches:
     """Endless batches from a prepared set (vidsr.data.shards), collated on the device.
 
-    The stream starts at the first :meth:`take`, seeded by that step, so that a resumed run
-    does not replay the batches it saw before the interruption.
+    The stream starts at the first :meth:`take` and again at every checkpoint step, each time
+    seeded by that step: a run resumed from a checkpoint draws exactly the batches an
+    uninterrupted run draws after it (and never replays those it saw before the interruption).
     """
 
     def __init__(self, ctx: TrainContext, splits, batch: int, with_audio: bool, augment_audio: bool = False,
@@ -74,7 +75,8 @@ class Batches:
 
     def take(self, step: int) -> dict[str, torch.Tensor]:
         """The batch for `step`."""
-        if self._it is None:
+        every = self.ctx.checkpoint_every
+        if self._it is None or (every and step % every == 0):
             self._start(step)
         return {k: v.to(self.ctx.device) if torch.is_tensor(v) else v for k, v in next(self._it).items()}
 
