@@ -186,6 +186,21 @@ def test_a_corrupt_shard_is_one_line_naming_it(tiny_set, tmp_path, capsys):
     assert code == 2 and err.count("\n") == 1 and f"corrupt shard {shard}" in err
 
 
+def test_prepare_on_non_images_is_one_line_and_leaves_no_set(tmp_path, capsys):
+    from test_cli import run_main
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("not a picture")
+    (folder / "b.jpg").write_text("not a picture either")
+    (folder / "30_0_0_20170101.jpg").write_bytes(b"\xff\xd8 truncated")  # a labelled name, no picture
+    out = tmp_path / "set"
+    code, _, err = run_main(capsys, "prepare", str(folder), "-o", str(out), "--voices", "made")
+    assert code == 2 and err.count("\n") == 1
+    assert "no usable samples" in err and "unreadable image (2)" in err
+    assert not out.exists()
+
+
 # ------------------------------------------------------------------------ pictures
 
 

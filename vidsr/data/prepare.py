@@ -38,6 +38,7 @@ from vidsr.data.real_voices import age_group
 from vidsr.data.shards import ShardWriter
 from vidsr.data.splits import SPLITS, is_test_identity, split_of
 from vidsr.errors import VidsrError
+from vidsr.imaging import read_rgb
 
 GENDER_NAMES = {0: "male", 1: "female", -1: "unknown"}
 AGE_NAMES = ("child", "adult", "age unknown")
@@ -196,6 +197,11 @@ def _progress(enabled: bool, total: int | None, what: str) -> tuple[Callable[[in
 
 def _finish(writer: ShardWriter, tally: Tally, title: str, started: float, settings: dict, progress: bool) -> dict:
     summary = tally.summary(settings=settings)
+    if not any(writer.counts.values()):
+        writer.discard()
+        why = ", ".join(f"{reason} ({n})" for reason, n in Counter(summary["skipped"]).most_common(3))
+        raise VidsrError(f"no usable samples in {' + '.join(summary['sources']) or 'the input'}"
+                         + (f": skipped {why}" if why else ": nothing to read"))
     summary["seconds"] = round(time.time() - started, 1)
     writer.close(summary=summary, summary_md=summary_markdown(summary, title))
     if progress:
@@ -302,7 +308,6 @@ def _face_crop(photo: Photo, hr_size: int, scale: float) -> np.ndarray | str:
     from vidsr.data.lfw import crop_lfw, lfw_crop_side
     from vidsr.data.utkface import center_square
     from vidsr.faces.crop import resize_image
-    from vidsr.imaging import read_rgb
 
     rgb = read_rgb(photo.path)
     if rgb is None:
@@ -421,7 +426,8 @@ def prepare_photos(
     jobs = []
     for p in photos:
         if p.gender not in (0, 1):
-            tally.skip("no gender label (a voice cannot be matched)", source=p.source)
+            tally.skip("no gender label (a voice cannot be matched)" if read_rgb(p.path) is not None
+                       else "unreadable image", source=p.source)
             continue
         made = voices == "made" or (voices == "mixed" and _person_rng(seed, p.identity, 3).random() >= P_REAL_IN_MIXED)
         jobs.append((p, sides[p.path], hr_size, voices_per_person, seed, made, scale))

@@ -237,6 +237,18 @@ class ShardWriter:
         self.closed = True
         return meta
 
+    def discard(self) -> None:
+        """Remove what this writer wrote (a set it could not finish): its shards, then the
+        shards folder and the set's folder where they are left empty."""
+        self._buffers.clear()
+        for names in self._shards.values():
+            for name in names:
+                (self.root / SHARDS / name).unlink(missing_ok=True)
+        for folder in (self.root / SHARDS, self.root):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        self.closed = True
+
     def __enter__(self) -> "ShardWriter":
         return self
 
