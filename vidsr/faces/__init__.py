@@ -6,12 +6,28 @@
 - :func:`square_box` and :func:`crop_face` cut a face out for the super-resolution model.
 """
 
-from vidsr.faces.crop import crop_face, resize_image, square_box, training_crop_box
-from vidsr.faces.detect import Detection, TinyFaceDetector
-from vidsr.faces.track import BoxKalman, FaceTracker, KalmanParams, Track, iou_matrix, rts_smooth
-from vidsr.faces.video import faces_by_frame, iter_tracked_frames, track_video
+from importlib import import_module
+
+DETECT_EVERY = 5  # frames between two detector passes (the tracker follows the faces in between)
+
+# The names below are imported on first use (PEP 562), so that DETECT_EVERY costs nothing.
+_WHERE = {
+    "crop_face": "crop", "resize_image": "crop", "square_box": "crop", "training_crop_box": "crop",
+    "Detection": "detect", "TinyFaceDetector": "detect",
+    "BoxKalman": "track", "FaceTracker": "track", "KalmanParams": "track", "Track": "track",
+    "iou_matrix": "track", "rts_smooth": "track",
+    "faces_by_frame": "video", "iter_tracked_frames": "video", "track_video": "video",
+}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(import_module(f"vidsr.faces.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'vidsr.faces' has no attribute {name!r}")
+
 
 __all__ = [
+    "DETECT_EVERY",
     "BoxKalman",
     "Detection",
     "FaceTracker",

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from vidsr.faces import DETECT_EVERY
+
 if TYPE_CHECKING:
     from vidsr.faces.detect import Detection, TinyFaceDetector
 
@@ -273,7 +275,7 @@ class FaceTracker:
     def __init__(
         self,
         detector: TinyFaceDetector | None = None,
-        detect_every: int = 5,
+        detect_every: int = DETECT_EVERY,
         iou_threshold: float = 0.2,
         match_grow: float = 1.5,
         max_misses: int = 2,

@@ -14,6 +14,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from vidsr.faces import DETECT_EVERY
 from vidsr.faces.track import FaceTracker, Track
 from vidsr.media import Frame, VideoReader
 
@@ -23,7 +24,7 @@ Progress = Callable[[int, int], None]
 
 def track_video(
     path: str | os.PathLike,
-    detect_every: int = 5,
+    detect_every: int = DETECT_EVERY,
     min_face: int = 8,
     device: str = "cpu",
     progress: Progress | None = None,

@@ -8,6 +8,7 @@ With no voice, the output is G(E_l(x_l)) ("E_l only"). Voices may come from anot
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import torch
@@ -48,6 +49,7 @@ class FaceSR(nn.Module):
                                "a model needs G, E_l, E_a and F or F_3)")
         model = cls(preset, fusion_layers=1 if "F" in names else 3)
         load_networks(path, model.networks())
+        model.source = os.fspath(path)  # the file it came from (the report names it)
         return model.to(device).eval().requires_grad_(False)
 
     def save(self, path: str | Path, extra: dict | None = None, half: bool = False) -> None:

@@ -21,15 +21,19 @@ streamed from ffmpeg as the frames advance (only the 4 s windows being encoded a
 
 The modules, one job each:
 
-- ``video``: :func:`enhance_video`, the two passes and the report;
+- ``video``: :func:`enhance_video`, the two passes in order (Fig. 1);
+- ``selection``: the tracks to replace and the overlay's size;
+- ``batcher``: the frames waiting for their faces' codes, E_l / E_a / F / G in batches;
+- ``render``: each frame enlarged with its faces put back, the videos written;
+- ``report``: ``<stem>.report.json``;
 - ``many``: :func:`enhance_many` and :func:`expand_inputs` (files, folders, globs);
 - ``still``: single pictures, :func:`enhance_face`, :func:`mix_faces`, :func:`voice_code`;
 - ``model``: loading the model and the face detector, mixed precision;
-- ``voice``: z_a per frame time from the streamed 4 s windows;
+- ``voice``: z_a per frame time from the streamed 4 s windows, or per track from its speech;
 - ``tracks``: a face on its way through the model, smoothing along a track, flicker;
 - ``outputs``: the overlay and per-track videos a run writes (and deletes on failure);
 - ``options``: the options' checks and defaults; ``timing``: seconds per stage;
-- ``constants``: the fixed settings.
+- ``constants``: the pipeline's fixed settings (the face finder's are in :mod:`vidsr.faces`).
 """
 
 from vidsr.pipeline.constants import (

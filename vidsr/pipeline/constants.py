@@ -1,4 +1,5 @@
-"""The pipeline's fixed settings, all in one place."""
+"""The pipeline's fixed settings (the face finder's, such as ``DETECT_EVERY``, are in
+:mod:`vidsr.faces`; the audio's in :mod:`vidsr.media.audio` and :mod:`vidsr.audio`)."""
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mkv", ".avi", ".mpg", ".mpeg", ".mov", ".webm", ".m4v"})
 STAGES = ("decode", "detect", "audio", "model", "paste", "encode")
@@ -16,3 +17,4 @@ VISIBLE_SHARE = 0.5  # a track is visible during a stretch when it holds at leas
 SPEAKER_CONTEXT = 1.0  # s: --voice-to auto correlates mouth and loudness over the stretch widened by this
 SPEAKER_SMOOTH = 0.36  # s: the moving average over both signals before they are correlated
 SPEAKER_MARGIN = 0.15  # the best-correlated face speaks when it leads the next by this much
+BATCH = 64  # faces per model call (--batch)

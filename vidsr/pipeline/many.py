@@ -76,8 +76,6 @@ def enhance_many(
     box, frames, voice_frames, speech); busy: True when the file failed
     because another run is writing its folder at the same time.
     """
-    from vidsr.weights import resolve_weights
-
     check_options(face_range=face_range, **options)
     if options.get("audio") is not None:
         from vidsr.media.probe import check_readable
@@ -89,7 +87,6 @@ def enhance_many(
     files = [f for f in expand_inputs(inputs) if not is_output(f, outdir)]
     if not files:
         raise VidsrError("no videos found in the given inputs")
-    weights = resolve_weights(weights)
     model = load_model(weights, device)
     dev = model_device(model)
     detector = make_detector(dev, face_range)
@@ -105,8 +102,7 @@ def enhance_many(
             result["message"] = "already done (its report exists)"
         else:
             try:
-                report = enhance_video(f, folder, model=model, detector=detector, face_range=face_range,
-                                       weights=weights, **options)
+                report = enhance_video(f, folder, model=model, detector=detector, face_range=face_range, **options)
             except FolderBusyError as e:  # another run is doing this file now: leave it alone
                 result.update(status="failed", message=str(e), busy=True)
             except VidsrError as e:

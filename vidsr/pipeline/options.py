@@ -7,7 +7,8 @@ import math
 import numpy as np
 
 from vidsr.errors import VidsrError
-from vidsr.pipeline.constants import DEFAULT_SMOOTH, MAX_OUTPUT, MODES, VOICE_TO
+from vidsr.faces import DETECT_EVERY
+from vidsr.pipeline.constants import BATCH, DEFAULT_SMOOTH, MAX_OUTPUT, MODES, VOICE_TO
 
 
 def default_face_range(lowres: int) -> tuple[float, float]:
@@ -28,7 +29,7 @@ def parse_voice_to(value: str | int) -> str | int:
     raise VidsrError(f"--voice-to must be {' | '.join(VOICE_TO)} or a track id (0, 1, ...), got {value!r}")
 
 
-def check_options(mode: str = "both", batch: int = 64, detect_every: int = 5, smooth: float = DEFAULT_SMOOTH,
+def check_options(mode: str = "both", batch: int = BATCH, detect_every: int = DETECT_EVERY, smooth: float = DEFAULT_SMOOTH,
                   scale: float | None = None, face_range: tuple[float, float] | None = None,
                   crop_scale: float | None = None, voice_to: str | int = "auto", **_) -> None:
     """VidsrError for an option :func:`enhance_video` cannot use."""

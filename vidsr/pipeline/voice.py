@@ -160,3 +160,21 @@ def open_voice(path: str, info, audio: str | os.PathLike | None, model, device, 
         warning(f"the voice in '{audio}' ({seconds:.1f} s) is shorter than the video "
                 f"({info.duration:.1f} s): later frames get silence")
     return Voice(AudioStream(audio), model, device, autocast, clock), os.fspath(audio)
+
+
+def whose_voice(voice, voice_source: str | None, voice_to: str | int, chosen: dict, path: str, fps: float, model,
+                device, autocast, clock: Clock):
+    """The voice each face hears: with the video's own sound and ``voice_to`` "auto" or a
+    track id, its speech given stretch by stretch to the ``chosen`` tracks
+    (:func:`plan_voices`, replacing ``voice``); otherwise ``voice`` as it is.
+    Returns (voice, stretches or None, speech or None); VidsrError for a track id that
+    is not among ``chosen``."""
+    from vidsr.errors import VidsrError
+
+    if voice_source != "own" or voice_to == "all" or not chosen:
+        return voice, None, None
+    voice.close()
+    if isinstance(voice_to, int) and voice_to not in chosen:
+        raise VidsrError(f"--voice-to {voice_to}: '{path}' has no enhanced face track {voice_to} "
+                         f"(enhanced: {', '.join(map(str, chosen)) or 'none'}; see vidsr detect)")
+    return plan_voices(path, chosen, voice_to, fps, model, device, autocast, clock)
