@@ -16,13 +16,13 @@ from pathlib import Path
 
 import torch
 
+from vidsr.models.build import BUILDERS
 from vidsr.models.io import save_networks
 from vidsr.models.presets import get_preset
+from vidsr.models.runs import WEIGHTS
 from vidsr.train.api import stage_class
 from vidsr.train.context import TrainContext
-from vidsr.train.loop import WEIGHTS
 from vidsr.train.stages import STAGE_ORDER
-from vidsr.train.stages.common import BUILDERS
 
 OUTPUTS = {"generator": ("G", "D"), "highres": ("E_h",), "lowres": ("E_l",), "audio": ("E_a",)}
 

@@ -24,7 +24,7 @@ import torch
 
 from vidsr.audio.spectrogram import log_spectrogram
 from vidsr.data.shards import ShardDataset
-from vidsr.eval.classifier import load_classifiers
+from vidsr.models.classifiers import load_classifiers
 from vidsr.imaging import downsample
 from vidsr.models.facesr import FaceSR
 

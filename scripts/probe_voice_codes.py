@@ -22,7 +22,7 @@ import torch
 
 from vidsr.audio.spectrogram import log_spectrogram
 from vidsr.data.shards import ShardDataset
-from vidsr.eval.classifier import load_classifiers
+from vidsr.models.classifiers import load_classifiers
 from vidsr.models.encoders import AudioEncoder, HighResEncoder
 from vidsr.models.generator import Generator
 from vidsr.models.io import load_networks, read_preset

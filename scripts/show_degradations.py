@@ -19,7 +19,8 @@ import torch
 from vidsr.data.degrade import degrade_face
 from vidsr.data.lfw import crop_lfw, framing_scale, list_lfw
 from vidsr.data.splits import is_test_identity
-from vidsr.data.utkface import center_square, list_images
+from vidsr.data.utkface import list_images
+from vidsr.imaging import center_square
 from vidsr.faces.crop import resize_image
 from vidsr.imaging import downsample, from_uint8, read_rgb, save_png, to_uint8
 from vidsr.pipeline.still import tile

@@ -123,7 +123,7 @@ def tiny_set(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_weights(tiny_set, tmp_path_factory) -> Path:
     """A complete (barely trained) FaceSR model of the tiny preset, as a weights file."""
-    from vidsr.models.facesr import export
+    from vidsr.train.export import export
     from vidsr.train.api import train
     from vidsr.train.stages import STAGE_ORDER
 

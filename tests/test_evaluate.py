@@ -73,7 +73,7 @@ def test_classifiers_and_lapsrn_losses_fall(tiny_set, tmp_path):
     train("lapsrn", tiny_set, tmp_path, steps=40, log_every=5, **COMMON)
     rows = _stats(tmp_path / "lapsrn")
     assert rows[-1]["loss"] < rows[0]["loss"]
-    from vidsr.eval.lapsrn import load_lapsrn
+    from vidsr.models.lapsrn import load_lapsrn
 
     net = load_lapsrn(tmp_path / "lapsrn" / "weights.safetensors")
     assert net(torch.zeros(1, 3, 8, 8)).shape == (1, 3, 16, 16)
@@ -82,7 +82,7 @@ def test_classifiers_and_lapsrn_losses_fall(tiny_set, tmp_path):
 def test_identity_classifier_needs_several_videos(tmp_path):
     """C_i is trained on a set whose test identities appear in training in other videos."""
     from vidsr.data.shards import ShardWriter
-    from vidsr.eval.classifier import load_classifiers
+    from vidsr.models.classifiers import load_classifiers
     from vidsr.train.stages.classifiers import identity_classes
 
     rng = np.random.default_rng(0)

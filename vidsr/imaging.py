@@ -12,6 +12,14 @@ import torch.nn.functional as F
 from vidsr.files import write_bytes
 
 
+def center_square(rgb: np.ndarray) -> np.ndarray:
+    """The largest centred square of an image (photos that are not square)."""
+    h, w = rgb.shape[:2]
+    s = min(h, w)
+    y, x = (h - s) // 2, (w - s) // 2
+    return rgb[y:y + s, x:x + s]
+
+
 def to_uint8(img: torch.Tensor) -> np.ndarray:
     """[3,H,W] or [B,3,H,W] in [-1,1] -> HxWx3 / BxHxWx3 uint8 RGB."""
     x = ((img.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()

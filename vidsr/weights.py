@@ -64,15 +64,17 @@ def resolve_weights(path: str | Path | None) -> Path:
     return p
 
 
-def default_weights_status() -> str:
+def default_weights_status() -> tuple[bool, str]:
+    """(whether the default model is usable, a line about it: path, where it came from,
+    preset and size; or why not), for `vidsr doctor`."""
     p = default_weights_path()
     source = "$VIDSR_WEIGHTS" if os.environ.get("VIDSR_WEIGHTS") else "shipped"
     if not p.is_file():
-        return f"[red]missing[/] ({p}, {source})"
+        return False, f"missing ({p}, {source})"
     from vidsr.models.io import read_metadata
 
     try:
         meta = read_metadata(p)
     except WeightsError as e:
-        return f"[red]{e}[/]"
-    return f"ok ({p}, {source}, preset {meta['preset']['name']}, {p.stat().st_size / 1e6:.1f} MB)"
+        return False, str(e)
+    return True, f"ok ({p}, {source}, preset {meta['preset']['name']}, {p.stat().st_size / 1e6:.1f} MB)"

@@ -23,7 +23,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import butter, fftconvolve, sosfilt
 
-SAMPLE_RATE = 16000
+from vidsr.media.audio import SAMPLE_RATE
+
 P_AUGMENT = 0.85
 P_REVERB = 0.6
 P_EQ = 0.8

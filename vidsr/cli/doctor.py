@@ -39,6 +39,7 @@ def doctor() -> None:
     import sys
 
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from vidsr import __version__
@@ -63,7 +64,8 @@ def doctor() -> None:
         table.add_row("MTCNN weights", f"[red]facenet-pytorch missing: {e}[/]")
     from vidsr.weights import default_weights_status
 
-    table.add_row("default weights", default_weights_status())
+    ok, status = default_weights_status()
+    table.add_row("default weights", status if ok else f"[red]{escape(status)}[/]")
     espeak = shutil.which("espeak-ng")
     table.add_row("espeak-ng", espeak or "not installed (only `vidsr prepare` of photos needs it: apt-get install espeak-ng)")
     table.add_row("python", f"{sys.version.split()[0]} ({sys.executable})")

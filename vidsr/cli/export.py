@@ -6,15 +6,17 @@ from pathlib import Path
 
 import typer
 
+from vidsr.models.runs import EXPORT_RUNS, VARIANT_NAMES
+
 
 def export(
-    runs: Path = typer.Option(Path("runs/cpu"), "--runs", help="The training runs folder (one subfolder per stage)."),
+    runs: Path = typer.Option(EXPORT_RUNS, "--runs", help="The training runs folder (one subfolder per stage)."),
     out: Path = typer.Option(..., "-o", "--out", help="The model file to write (safetensors)."),
-    fusion: str = typer.Option("fusion", "--fusion", help="Which fusion run: fusion, fusion-f3 or fusion-fixed."),
+    fusion: str = typer.Option("fusion", "--fusion", help=f"Which fusion run: {', '.join(VARIANT_NAMES)}."),
     fp16: bool = typer.Option(True, "--fp16/--fp32", help="Store weights in half precision (half the size)."),
 ) -> None:
     """Write the inference model of a run: G from generator, E_l from lowres, E_a and F from fusion."""
-    from vidsr.models.facesr import export as run_export
+    from vidsr.train.export import export as run_export
 
     path = run_export(runs, out, fusion=fusion, half=fp16, extra={"runs": str(runs), "fusion_run": fusion})
     typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")

@@ -9,8 +9,7 @@ from typing import List, Optional
 import typer
 
 from vidsr.cli import options
-
-IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp"})
+from vidsr.media.suffixes import IMAGE_SUFFIXES as IMAGE_EXTENSIONS
 
 
 def read_picture(path: Path):

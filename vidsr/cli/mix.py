@@ -9,8 +9,7 @@ from typing import List, Optional
 import typer
 
 from vidsr.cli import options
-
-SOUND_EXTENSIONS = frozenset({".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus"})
+from vidsr.media.suffixes import SOUND_SUFFIXES, VIDEO_SUFFIXES
 
 
 def mix(
@@ -28,10 +27,10 @@ def mix(
     from vidsr.errors import VidsrError
     from vidsr.files import write_text
     from vidsr.imaging import save_png
-    from vidsr.pipeline import VIDEO_EXTENSIONS, expand_inputs, load_model, mix_faces, voice_code
+    from vidsr.pipeline import expand_inputs, load_model, mix_faces, voice_code
 
     face_files = expand_inputs(faces, IMAGE_EXTENSIONS)
-    voice_files = expand_inputs(voices, SOUND_EXTENSIONS | VIDEO_EXTENSIONS)
+    voice_files = expand_inputs(voices, SOUND_SUFFIXES + VIDEO_SUFFIXES)
     top_files = expand_inputs(voice_faces, IMAGE_EXTENSIONS) if voice_faces else []
     if not face_files or not voice_files:
         raise VidsrError("mix needs at least one face (--faces) and one voice (--voices)")

@@ -15,8 +15,7 @@ from vidsr.data.shards import resize_face
 from vidsr.data.splits import is_test_identity
 from vidsr.errors import VidsrError
 from vidsr.imaging import read_rgb
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+from vidsr.media.suffixes import IMAGE_SUFFIXES
 
 
 def _unseen(images: np.ndarray, seen: set[bytes]) -> list[int]:

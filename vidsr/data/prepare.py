@@ -39,10 +39,10 @@ from vidsr.data.shards import ShardWriter
 from vidsr.data.splits import SPLITS, is_test_identity, split_of
 from vidsr.errors import VidsrError
 from vidsr.imaging import read_rgb
+from vidsr.media.suffixes import VIDEO_SUFFIXES
 
 GENDER_NAMES = {0: "male", 1: "female", -1: "unknown"}
 AGE_NAMES = ("child", "adult", "age unknown")
-VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".mpg", ".mpeg", ".webm", ".m4v")
 VOICE_KINDS = ("real", "made", "mixed")
 SPEECH_FOLDER = "speechocean762"  # real voices: by default this folder beside the first photo source
 P_REAL_IN_MIXED = 0.5
@@ -306,7 +306,7 @@ def _clip_splits(side: str, identity: str, clips: int, rng: np.random.Generator)
 def _face_crop(photo: Photo, hr_size: int, scale: float) -> np.ndarray | str:
     """The photo's face as uint8 [hr_size, hr_size, 3], or why it cannot be used."""
     from vidsr.data.lfw import crop_lfw, lfw_crop_side
-    from vidsr.data.utkface import center_square
+    from vidsr.imaging import center_square
     from vidsr.faces.crop import resize_image
 
     rgb = read_rgb(photo.path)
@@ -490,7 +490,7 @@ def detect_kind(source: str | os.PathLike) -> str:
         raise VidsrError(f"{source} does not exist")
     if is_lfw(source):
         return "lfw"
-    from vidsr.data.utkface import IMAGE_SUFFIXES
+    from vidsr.media.suffixes import IMAGE_SUFFIXES
 
     names = [p for p in source.iterdir()]
     if any(p.suffix.lower() in IMAGE_SUFFIXES for p in names if p.is_file()):

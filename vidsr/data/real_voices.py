@@ -37,10 +37,10 @@ from vidsr.data.splits import is_test_speaker
 from vidsr.data.voices import SPEECH_RMS
 from vidsr.errors import VidsrError
 from vidsr.media.audio import SAMPLE_RATE
+from vidsr.media.suffixes import SOUND_SUFFIXES
 
 CHILD_AGE = 16  # faces and speakers younger than this are children (speechocean762: 6-15 vs 19-43)
 AGE_GROUPS = ("child", "adult")
-AUDIO_SUFFIXES = (".opus", ".ogg", ".wav", ".flac", ".mp3", ".m4a")
 FRAME = SAMPLE_RATE // 20  # 50 ms activity frames
 SPEECH_LEVEL = 0.1  # a speech frame is louder than this fraction of the 95th-percentile frame RMS
 MIN_SPEECH_FRACTION = 0.4  # read sentences with ~1 s pauses: 4 s windows hold 50-65 % speech
@@ -167,7 +167,7 @@ def read_speakers(folder: str | os.PathLike) -> list[Speaker]:
         raise VidsrError(f"cannot read {table}: {e}") from None
     if not rows or not {"speaker", "gender", "age"} <= set(rows[0]):
         raise VidsrError(f"{table} needs the columns speaker, gender, age")
-    files = {p.stem: p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES}
+    files = {p.stem: p for p in folder.iterdir() if p.suffix.lower() in SOUND_SUFFIXES}
     genders = {"male": 0, "m": 0, "female": 1, "f": 1}
     speakers = []
     for r in rows:

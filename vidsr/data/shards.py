@@ -44,14 +44,14 @@ import torch
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
+from vidsr.audio.spectrogram import WINDOW_SAMPLES
 from vidsr.data.splits import SPLITS
 from vidsr.errors import VidsrError
 from vidsr.files import atomic_path, partial_name, write_text
+from vidsr.media.audio import SAMPLE_RATE
 
 FORMAT = "vidsr-shards/1"
 SHARD_SIZE = 1000
-SAMPLE_RATE = 16000
-WINDOW_SAMPLES = 64000
 META = "meta.json"
 SUMMARY = "summary.md"
 SHARDS = "shards"

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import resample_poly
 
+from vidsr.audio.spectrogram import WINDOW_SAMPLES  # 4.0 s at 16 kHz, the paper's audio input
 from vidsr.errors import VidsrError
+from vidsr.media.audio import SAMPLE_RATE
 
-SAMPLE_RATE = 16000
-WINDOW_SAMPLES = 64000  # 4.0 s at 16 kHz, the paper's audio input
 MAX_LEAD_IN_S = 0.4
 SPEECH_RMS = 0.1  # -20 dBFS; peaks then sit around -6 dBFS, leaving room for gain
 

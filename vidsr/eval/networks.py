@@ -21,13 +21,10 @@ import torch
 from torch import nn
 
 from vidsr.errors import VidsrError, WeightsError
-from vidsr.models.encoders import AudioEncoder, HighResEncoder, LowResEncoder
-from vidsr.models.fusion import Fusion
-from vidsr.models.generator import Generator
+from vidsr.models.build import build_network
 from vidsr.models.io import load_networks, networks_in, read_preset
 from vidsr.models.presets import Preset
-
-WEIGHTS = "weights.safetensors"  # the file every stage writes into its run folder
+from vidsr.models.runs import RUN_NETWORKS, train_command, weights_file
 
 
 @dataclass
@@ -48,11 +45,6 @@ class Networks:
         return self.nets[key]
 
 
-def _builders(p: Preset) -> dict:
-    return {"G": lambda: Generator(p), "E_h": lambda: HighResEncoder(p), "E_l": lambda: LowResEncoder(p),
-            "E_a": lambda: AudioEncoder(p), "F": lambda: Fusion(p, 1), "F_3": lambda: Fusion(p, 3)}
-
-
 def _check_preset(path: Path, preset: Preset) -> None:
     p = read_preset(path)
     if (p.resolution, p.lowres, p.z_dim, p.num_ws) != (preset.resolution, preset.lowres, preset.z_dim, preset.num_ws):
@@ -61,12 +53,12 @@ def _check_preset(path: Path, preset: Preset) -> None:
 
 
 def load_networks_for_eval(weights: Path | None, runs: Path | None, device: torch.device) -> Networks:
-    from vidsr.eval.classifier import load_classifiers, read_report
-    from vidsr.eval.lapsrn import load_lapsrn
+    from vidsr.models.classifiers import load_classifiers, read_report
+    from vidsr.models.lapsrn import load_lapsrn
 
     if runs is not None and not Path(runs).is_dir():
         raise VidsrError(f"--runs {runs} is not a folder (the training runs, one subfolder per stage)")
-    run_file = (lambda stage: Path(runs) / stage / WEIGHTS) if runs is not None else (lambda stage: None)
+    run_file = (lambda stage: weights_file(runs, stage)) if runs is not None else (lambda stage: None)
     candidates = [weights] + [run_file(s) for s in ("generator", "lowres", "highres", "fusion", "classifiers", "lapsrn")]
     first = next((c for c in candidates if c is not None and c.is_file()), None)
     if first is None:
@@ -86,8 +78,8 @@ def load_networks_for_eval(weights: Path | None, runs: Path | None, device: torc
                 bank.missing.setdefault(key, f"{path} holds {', '.join(names)}, not {', '.join(mapping)}")
             return False
         _check_preset(path, preset)
-        build = _builders(read_preset(path))  # the file's own layout (e.g. E_a with or without BatchNorm)
-        nets = {name: build[name]() for name in mapping}
+        own = read_preset(path)  # the file's own layout (e.g. E_a with or without BatchNorm)
+        nets = {name: build_network(name, own) for name in mapping}
         load_networks(path, nets)
         for name, key in mapping.items():
             if key not in bank.nets:
@@ -100,8 +92,7 @@ def load_networks_for_eval(weights: Path | None, runs: Path | None, device: torc
         if runs is None:
             return None, "no --runs given"
         path = run_file(stage)
-        how = {"fusion-f3": "fusion --layers 3", "fusion-fixed": "fusion --fixed-audio"}.get(stage, stage)
-        return path, f"{path} is missing (vidsr train --stage {how})"
+        return path, f"{path} is missing (vidsr train --stage {train_command(stage)})"
 
     names = networks_in(weights) if weights is not None else []
     if weights is not None:
@@ -110,10 +101,7 @@ def load_networks_for_eval(weights: Path | None, runs: Path | None, device: torc
             take(weights, {"F": "F", "E_a": "E_a_F"}, "")
         if "F_3" in names:
             take(weights, {"F_3": "F_3", "E_a": "E_a_F3"}, "")
-    for stage, mapping in (("generator", {"G": "G"}), ("lowres", {"E_l": "E_l"}), ("highres", {"E_h": "E_h"}),
-                           ("audio", {"E_a": "E_a_pre"}), ("fusion", {"F": "F", "E_a": "E_a_F"}),
-                           ("fusion-f3", {"F_3": "F_3", "E_a": "E_a_F3"}),
-                           ("fusion-fixed", {"F": "F_fixed", "E_a": "E_a_fixed"})):
+    for stage, mapping in RUN_NETWORKS:
         if all(k in bank.nets for k in mapping.values()):
             continue
         path, why = from_runs(stage)

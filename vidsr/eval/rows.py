@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from vidsr.eval.lapsrn import bicubic
+from vidsr.models.lapsrn import bicubic
 from vidsr.eval.networks import Networks
 
 

@@ -232,7 +232,7 @@ def evaluate(data: Path, weights: Path | None, runs: Path | None, out: Path, spl
     from vidsr.data.shards import open_set
     from vidsr.eval.figures import write_figures
     from vidsr.eval.report import write_report
-    from vidsr.train.context import pick_device
+    from vidsr.devices import pick_device
 
     t0 = time.time()
     data, out = Path(data), Path(out)

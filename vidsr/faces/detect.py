@@ -187,11 +187,6 @@ class TinyFaceDetector:
             for b, p in zip(boxes, points)
         ]
 
-    def detect_batch(self, images: list[np.ndarray]) -> list[list[Detection]]:
-        """Faces in several frames (one after the other: on a CPU batching gains nothing,
-        and frames may differ in size)."""
-        return [self.detect(im) for im in images]
-
     def scales(self, height: int, width: int) -> list[float]:
         """The pyramid's scales for a frame of this size, largest first."""
         out, s = [], self.scale

@@ -352,11 +352,6 @@ class FaceTracker:
         tracks.sort(key=lambda t: (t.first, t.id))
         return tracks
 
-    @property
-    def live_ids(self) -> list[int]:
-        """Ids of the tracks being followed now."""
-        return [t.id for t in self._live]
-
     # -- internals -------------------------------------------------------------------------
 
     def _associate(self, frame: int, detections: list[Detection]) -> None:

@@ -1,4 +1,4 @@
-"""Video and audio I/O through ffmpeg (imageio-ffmpeg's static binary by default).
+"""Video and audio I/O through ffmpeg (:func:`ffmpeg_exe` says which binary).
 
 - :func:`probe` describes a video file (:class:`VideoInfo`).
 - :class:`VideoReader` streams its frames (:class:`Frame`) with real timestamps.
@@ -10,11 +10,23 @@ Every failure a user can cause raises :class:`vidsr.errors.MediaError` (or
 :class:`vidsr.errors.NoAudioError`) with a one-line message.
 """
 
-from vidsr.media.audio import SAMPLE_RATE, AudioStream, audio_length, load_audio, save_wav
+from importlib import import_module
+
 from vidsr.media.ffmpeg import ffmpeg_exe, run_ffmpeg
-from vidsr.media.probe import VideoInfo, probe
-from vidsr.media.reader import Frame, VideoReader
-from vidsr.media.writer import VideoWriter
+from vidsr.media.probe import VideoInfo, probe  # (eager: the name probe is also the module's)
+
+# The others are imported on first use (PEP 562): vidsr.media.suffixes needs no numpy.
+_WHERE = {
+    "SAMPLE_RATE": "audio", "AudioStream": "audio", "audio_length": "audio", "load_audio": "audio", "save_wav": "audio",
+    "Frame": "reader", "VideoReader": "reader", "VideoWriter": "writer",
+}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(import_module(f"vidsr.media.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'vidsr.media' has no attribute {name!r}")
+
 
 __all__ = [
     "SAMPLE_RATE",

@@ -76,20 +76,3 @@ class FaceSR(nn.Module):
         """x_l [B,3,l,l] in [-1,1], spec [B,1,257,257] or None -> faces [B,3,R,R] in [-1,1]."""
         z_a = None if spec is None else self.encode_audio(spec)
         return self.generate(self.fuse(self.encode_lowres(x_l), z_a))
-
-
-def export(runs: str | Path, out: str | Path, fusion: str = "fusion", half: bool = True, extra: dict | None = None) -> Path:
-    """Collect a FaceSR model from a training run (G from generator, E_l from lowres, F and
-    the fine-tuned E_a from the `fusion` variant) into one weights file."""
-    from vidsr.train.loop import WEIGHTS
-
-    runs = Path(runs)
-    fusion_file = runs / fusion / WEIGHTS
-    preset = read_preset(fusion_file)
-    layers = 3 if "F_3" in networks_in(fusion_file) else 1
-    model = FaceSR(preset, fusion_layers=layers)
-    load_networks(runs / "generator" / WEIGHTS, {"G": model.G})
-    load_networks(runs / "lowres" / WEIGHTS, {"E_l": model.E_l})
-    load_networks(fusion_file, {"E_a": model.E_a, model.fusion_key: model.F})
-    model.save(out, extra, half=half)
-    return Path(out)

@@ -1,7 +1,8 @@
 """The pipeline's fixed settings (the face finder's, such as ``DETECT_EVERY``, are in
 :mod:`vidsr.faces`; the audio's in :mod:`vidsr.media.audio` and :mod:`vidsr.audio`)."""
 
-VIDEO_EXTENSIONS = frozenset({".mp4", ".mkv", ".avi", ".mpg", ".mpeg", ".mov", ".webm", ".m4v"})
+from vidsr.media.suffixes import VIDEO_SUFFIXES as VIDEO_EXTENSIONS  # noqa: F401 (the pipeline's name for them)
+
 STAGES = ("decode", "detect", "audio", "model", "paste", "encode")
 MODES = ("both", "overlay", "tracks")
 AUDIO_HOP = 0.5  # seconds between the 4 s windows' centres (AudioWindows)

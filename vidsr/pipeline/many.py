@@ -18,7 +18,7 @@ from vidsr.pipeline.options import check_options
 from vidsr.pipeline.video import enhance_video
 
 
-def expand_inputs(inputs: Iterable[str | os.PathLike], extensions: frozenset[str] = VIDEO_EXTENSIONS) -> list[Path]:
+def expand_inputs(inputs: Iterable[str | os.PathLike], extensions: tuple[str, ...] = VIDEO_EXTENSIONS) -> list[Path]:
     """Files as given, folders searched (recursively) for ``extensions``, globs expanded,
     "a.mp4,b.mp4" split; in order, without repeats. A name that is none of these is
     kept (it fails later, with its own message)."""

@@ -1,14 +1,12 @@
-"""Loading the model and the face detector, and the model's precision."""
+"""Loading the model and the face detector (devices and precision: :mod:`vidsr.devices`)."""
 
 from __future__ import annotations
-
-import contextlib
 
 
 def load_model(weights=None, device: str = "auto"):
     """The FaceSR model (E_l, E_a, F, G) from ``weights`` (default: the shipped model)."""
+    from vidsr.devices import pick_device
     from vidsr.models.facesr import FaceSR
-    from vidsr.train.context import pick_device
     from vidsr.weights import resolve_weights
 
     return FaceSR.load(resolve_weights(weights), pick_device(device))
@@ -27,15 +25,3 @@ def make_detector(device, face_range: tuple[float, float] | None):
 
     min_face = 8 if face_range is None else int(max(4, min(8, face_range[0])))
     return TinyFaceDetector(device="cuda" if device.type == "cuda" else "cpu", min_face=min_face)
-
-
-def autocast_factory(device, half: bool):
-    """Mixed precision for ``half``: bf16 (fp16 on GPUs without bf16); else a no-op."""
-    import torch
-
-    if not half:
-        return contextlib.nullcontext
-    dtype = torch.bfloat16
-    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
-        dtype = torch.float16
-    return lambda: torch.autocast(device.type, dtype=dtype)

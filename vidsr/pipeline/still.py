@@ -17,9 +17,8 @@ def face_input(rgb: np.ndarray, model):
     resized to R and reduced by D (bicubic, :meth:`FaceSR.lowres`) to l x l, as in the
     authors' demo. A smaller one is a tiny face: its centre square is the input itself.
     """
-    from vidsr.data.utkface import center_square
     from vidsr.faces import resize_image
-    from vidsr.imaging import from_uint8
+    from vidsr.imaging import center_square, from_uint8
 
     l, r = model.preset.lowres, model.preset.resolution
     square = np.ascontiguousarray(center_square(rgb))
@@ -86,8 +85,7 @@ def mix_faces(faces: list[np.ndarray], voices: list, model, voice_faces: list[np
     """
     import torch
 
-    from vidsr.data.utkface import center_square
-    from vidsr.imaging import from_uint8, grid, to_uint8
+    from vidsr.imaging import center_square, from_uint8, grid, to_uint8
 
     r = model.preset.resolution
     rows = []

@@ -18,11 +18,12 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
+from vidsr.devices import half_autocast
 from vidsr.errors import MediaError, VidsrError
 from vidsr.faces import DETECT_EVERY
 from vidsr.pipeline.batcher import Batcher
 from vidsr.pipeline.constants import BATCH, BUFFER_BYTES, DEFAULT_SMOOTH, MAX_ENCODE, MAX_OUTPUT
-from vidsr.pipeline.model import autocast_factory, load_model, make_detector, model_device
+from vidsr.pipeline.model import load_model, make_detector, model_device
 from vidsr.pipeline.options import check_options, parse_voice_to
 from vidsr.pipeline.outputs import Outputs
 from vidsr.pipeline.render import Renderer
@@ -137,7 +138,7 @@ def enhance_into(
     stem = Path(path).stem
     model = model if model is not None else load_model(weights, device)
     dev = model_device(model)
-    autocast = autocast_factory(dev, half)
+    autocast = half_autocast(dev, half)
 
     # The voice a: this video's, another file's, or none (E_l only).
     voice, voice_source = open_voice(path, info, audio, model, dev, autocast, clock, warning) if use_audio else (None, None)

@@ -67,7 +67,7 @@ def check_data(names: tuple[str, ...], data: Path | None) -> None:
     if (data / "meta.json").exists() or not set(names) <= set(PHOTO_STAGES):
         check_shards(data)
         return
-    from vidsr.data.images import IMAGE_SUFFIXES
+    from vidsr.media.suffixes import IMAGE_SUFFIXES
 
     pictures = sorted(p for p in data.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not pictures:

@@ -3,7 +3,6 @@ device, precision, the distributed process group, the preset and the run folders
 
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,26 +11,18 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from vidsr.devices import check_device_name
+from vidsr.devices import PRECISIONS, autocast, pick_device, precision_dtype
 from vidsr.errors import VidsrError
 from vidsr.models.presets import Preset
 
-PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+class StageOptions(dict):
+    """A stage's training options: its preset's ``train`` block in ``presets.json``, then the
+    overrides. There are no defaults in the code: reading an option the preset does not
+    give fails with one line naming the file (``.get`` is for the optional ones: limit,
+    vgg16, init)."""
 
-
-def pick_device(name: str = "auto") -> torch.device:
-    """The torch device for ``--device`` (auto: a GPU if there is one); VidsrError for a
-    name that is no device, or a GPU this machine does not have."""
-    name = check_device_name(name)
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise VidsrError(f"device '{name}' asked for, but no CUDA GPU is available")
-        index = int(name.partition(":")[2] or 0)
-        if index >= torch.cuda.device_count():
-            raise VidsrError(f"device '{name}' asked for, but this machine has {torch.cuda.device_count()} GPU(s)")
-    return torch.device(name)
+    def __missing__(self, key: str):
+        raise VidsrError(f"training option '{key}' is missing from the preset's train block (vidsr/models/presets.json)")
 
 
 @dataclass
@@ -42,7 +33,7 @@ class TrainContext:
     device: torch.device
     precision: str = "fp32"
     seed: int = 0
-    options: dict = field(default_factory=dict)   # the stage's training options (preset's, then overrides)
+    options: StageOptions = field(default_factory=StageOptions)   # the stage's training options (preset's, then overrides)
     rank: int = 0
     world_size: int = 1
     checkpoint_every: int = 0       # set by the loop: data streams restart at each checkpoint step
@@ -62,7 +53,7 @@ class TrainContext:
                 dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
                 torch.cuda.set_device(dev)
         torch.manual_seed(seed + rank)
-        return cls(preset, Path(data) if data else None, Path(runs), dev, precision, seed, dict(options or {}), rank, world)
+        return cls(preset, Path(data) if data else None, Path(runs), dev, precision, seed, StageOptions(options or {}), rank, world)
 
     @property
     def is_main(self) -> bool:
@@ -72,10 +63,7 @@ class TrainContext:
         return self.runs / stage
 
     def autocast(self):
-        dtype = PRECISIONS[self.precision]
-        if dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=dtype)
+        return autocast(self.device, precision_dtype(self.precision))
 
     def replicate(self, *modules: nn.Module) -> None:
         """Give every process rank 0's initial weights (a no-op in a single process)."""

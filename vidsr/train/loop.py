@@ -23,10 +23,9 @@ from vidsr.errors import VidsrError
 from vidsr.files import write_text
 from vidsr.imaging import grid, save_png
 from vidsr.models.io import save_networks
+from vidsr.models.runs import WEIGHTS
 from vidsr.train.checkpoint import Checkpointer
 from vidsr.train.context import TrainContext
-
-WEIGHTS = "weights.safetensors"
 
 
 def _write_options(run_dir: Path, ctx: TrainContext, stage, steps: int, resume: bool) -> None:

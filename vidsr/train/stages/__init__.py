@@ -7,4 +7,4 @@
 5. ``fusion``     F (and E_a fine-tuned) on D2, eq. (4) (section 3.4)
 """
 
-STAGE_ORDER = ("generator", "highres", "lowres", "audio", "fusion")
+from vidsr.models.runs import STAGE_ORDER  # noqa: F401 (defined with the run-folder layout)

@@ -32,12 +32,12 @@ class AudioStage:
         self.ctx = ctx
         o = ctx.options
         self.batch_size = int(o["batch"])
-        self.augment = bool(o.get("augment", True))
+        self.augment = bool(o["augment"])
         self.G = frozen(ctx, "generator", ("G",))["G"]
         self.E_h = frozen(ctx, "highres", ("E_h",))["E_h"]
         self.E_a = build("E_a", ctx)
         started = warm_start(ctx, {"E_a": self.E_a})
-        self.gender_weight = float(o.get("gender_weight", 0.0))
+        self.gender_weight = float(o["gender_weight"])
         self.gender_head = nn.Linear(ctx.preset.ea_hidden, 1).to(ctx.device)
         ctx.replicate(self.E_a, self.gender_head)
         self.opt = adam(list(self.E_a.parameters()) + list(self.gender_head.parameters()), float(o["lr"]))

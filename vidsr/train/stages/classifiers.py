@@ -4,7 +4,7 @@ default; C_i at the preset's resolution).
 
     min  CE(C_g(aug(x^h)), gender)   [+ CE(C_i(aug(x^h)), identity)]
 
-aug = random flips, colour jitter and small shifts (vidsr.eval.classifier.augment).
+aug = random flips, colour jitter and small shifts (:func:`augment`).
 
 C_i needs the test identities to occur in training, in other videos than the test ones,
 as in the paper's VoxCeleb2 split (same speakers, different videos). A set where every
@@ -24,12 +24,36 @@ import torch
 import torch.nn.functional as F
 
 from vidsr.data.shards import ShardDataset, iter_shard_tensors
-from vidsr.eval.classifier import FaceClassifier, augment
+from vidsr.models.classifiers import FaceClassifier
 from vidsr.files import write_text
 from vidsr.train.context import TrainContext
 from vidsr.train.stages.common import Batches, adam
 
 TRAIN_SPLITS = ["d1", "d2"]
+
+
+def augment(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Training augmentation of faces in [-1, 1]: random horizontal flips, colour jitter
+    (brightness, contrast, saturation +-20 %) and shifts of up to 1/16 of the side."""
+    b, _, h, w = x.shape
+    dev = x.device
+
+    def rand(*shape):
+        return torch.rand(*shape, generator=generator).to(dev)
+
+    flip = rand(b) < 0.5
+    x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+    img = (x + 1) / 2
+    img = img * (0.8 + 0.4 * rand(b, 1, 1, 1))
+    mean = img.mean((1, 2, 3), keepdim=True)
+    img = (img - mean) * (0.8 + 0.4 * rand(b, 1, 1, 1)) + mean
+    grey = img.mean(1, keepdim=True)
+    img = (img - grey) * (0.8 + 0.4 * rand(b, 1, 1, 1)) + grey
+    pad = max(1, h // 16)
+    padded = F.pad(img, (pad, pad, pad, pad), mode="replicate")
+    dx, dy = (rand(2) * (2 * pad + 1)).long().tolist()
+    img = padded[:, :, dy:dy + h, dx:dx + w]
+    return img.clamp(0, 1) * 2 - 1
 
 
 def identity_classes(data) -> tuple[list[int], str]:
@@ -62,13 +86,13 @@ class ClassifiersStage:
         self.ctx = ctx
         o = ctx.options
         self.batch_size = int(o["batch"])
-        size = min(int(o.get("size", 32)), ctx.preset.resolution)
-        self.C_g = FaceClassifier(size, 2, int(o.get("width", 16))).to(ctx.device)
+        size = min(int(o["size"]), ctx.preset.resolution)
+        self.C_g = FaceClassifier(size, 2, int(o["width"])).to(ctx.device)
         nets = {"C_g": self.C_g}
         classes, self.no_identity_reason = identity_classes(ctx.data)
         self.C_i = None
         if classes:
-            self.C_i = FaceClassifier(ctx.preset.resolution, len(classes), int(o.get("identity_width", 32))).to(ctx.device)
+            self.C_i = FaceClassifier(ctx.preset.resolution, len(classes), int(o["identity_width"])).to(ctx.device)
             self.C_i.classes.copy_(torch.tensor(classes))
             nets["C_i"] = self.C_i
             lookup = torch.full((max(classes) + 1,), -1, dtype=torch.long)

@@ -16,30 +16,22 @@ from torch import nn
 from vidsr.data.images import load_face_images
 from vidsr.errors import VidsrError
 from vidsr.imaging import downsample
-from vidsr.models.discriminator import Discriminator
-from vidsr.models.encoders import AudioEncoder, HighResEncoder, LowResEncoder
-from vidsr.models.fusion import Fusion
-from vidsr.models.generator import Generator
+from vidsr.models.build import build_network
 from vidsr.models.io import load_networks
+from vidsr.models.runs import weights_file
 from vidsr.train.context import TrainContext
-from vidsr.train.loop import WEIGHTS
 
 N_SAMPLES = 8
 DEGRADE_STREAM = 71  # keeps the degradation RNG apart from every other seeded stream
 
-BUILDERS = {
-    "G": Generator, "D": Discriminator, "E_h": HighResEncoder, "E_l": LowResEncoder, "E_a": AudioEncoder,
-    "F": lambda p: Fusion(p, layers=1), "F_3": lambda p: Fusion(p, layers=3),
-}
-
-
 def build(name: str, ctx: TrainContext) -> nn.Module:
-    return BUILDERS[name](ctx.preset).to(ctx.device)
+    """A new network ``name`` (:func:`vidsr.models.build.build_network`) on the context's device."""
+    return build_network(name, ctx.preset).to(ctx.device)
 
 
 def frozen(ctx: TrainContext, stage: str, names: tuple[str, ...]) -> dict[str, nn.Module]:
     """The networks `names` as written by `stage` (its weights.safetensors), frozen, in eval mode."""
-    path = ctx.stage_dir(stage) / WEIGHTS
+    path = weights_file(ctx.runs, stage)
     if not path.exists():
         raise VidsrError(f"stage '{stage}' has not finished: {path} is missing (train it first)")
     nets = {n: build(n, ctx) for n in names}
@@ -168,7 +160,7 @@ class LowResInputs:
         from vidsr.faces.crop import TRAINING_CROP_SCALE
 
         self.ctx = ctx
-        self.degrade = bool(ctx.options.get("degrade", False))
+        self.degrade = bool(ctx.options["degrade"])
         settings = _set_settings(ctx.data)
         self.crop_scale = float(settings.get("crop_scale") or TRAINING_CROP_SCALE)
 

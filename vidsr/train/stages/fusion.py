@@ -32,15 +32,11 @@ import torch.nn.functional as F
 from vidsr.audio.spectrogram import log_spectrogram
 from vidsr.errors import VidsrError
 from vidsr.imaging import downsample, upsample_nearest
+from vidsr.models.runs import variant_name, weights_file
 from vidsr.train.context import TrainContext
-from vidsr.train.loop import WEIGHTS
 from vidsr.train.stages.common import Batches, LowResInputs, adam, build, fixed_samples, frozen
 
 AMBIGUOUS_STREAM = 73  # keeps the choice of ambiguous inputs apart from every other seeded stream
-
-
-def variant_name(layers: int, finetune_audio: bool) -> str:
-    return "fusion" + ("-f3" if layers == 3 else "") + ("" if finetune_audio else "-fixed")
 
 
 def make_ambiguous(x_l: torch.Tensor) -> torch.Tensor:
@@ -52,9 +48,9 @@ def make_ambiguous(x_l: torch.Tensor) -> torch.Tensor:
 
 def gender_classifier(ctx: TrainContext):
     """C_g as written by the classifiers stage, frozen (gradients flow through its input only)."""
-    from vidsr.eval.classifier import load_classifiers
+    from vidsr.models.classifiers import load_classifiers
 
-    path = ctx.stage_dir("classifiers") / WEIGHTS
+    path = weights_file(ctx.runs, "classifiers")
     if not path.exists():
         raise VidsrError(f"gender_weight needs our gender classifier C_g: {path} is missing "
                          "(vidsr train --stage classifiers first)")
@@ -66,8 +62,8 @@ class FusionStage:
         self.ctx = ctx
         o = ctx.options
         self.batch_size = int(o["batch"])
-        self.layers = int(o.get("layers", 1))
-        self.finetune_audio = bool(o.get("finetune_audio", True))
+        self.layers = int(o["layers"])
+        self.finetune_audio = bool(o["finetune_audio"])
         self.name = variant_name(self.layers, self.finetune_audio)
         self.fusion_key = "F" if self.layers == 1 else "F_3"
         self.G = frozen(ctx, "generator", ("G",))["G"]
@@ -81,10 +77,10 @@ class FusionStage:
             self.E_a.train().requires_grad_(True)
             params += list(self.E_a.parameters())
         self.opt = adam(params, float(o["lr"]))
-        self.augment = bool(o.get("augment", True))
-        self.gender_weight = float(o.get("gender_weight", 0.0))
-        self.pixel_weight = float(o.get("pixel_weight", 0.0))
-        self.ambiguous = float(o.get("ambiguous", 0.0))
+        self.augment = bool(o["augment"])
+        self.gender_weight = float(o["gender_weight"])
+        self.pixel_weight = float(o["pixel_weight"])
+        self.ambiguous = float(o["ambiguous"])
         self.C_g = gender_classifier(ctx) if self.gender_weight > 0 else None
         self.fixed = fixed_samples(ctx, "d2", with_audio=True)
         self.data = Batches(ctx, "d2", self.batch_size, with_audio=True, augment_audio=self.augment)

@@ -32,11 +32,11 @@ class GeneratorStage:
         o = ctx.options
         p = ctx.preset
         self.batch_size = int(o["batch"])
-        self.mixing = float(o.get("mixing", 0.9))
-        self.r1_gamma = float(o.get("r1_gamma", 0.2))
-        self.ema_beta = 0.5 ** (self.batch_size * ctx.world_size / (float(o.get("ema_kimg", 10.0)) * 1000))
+        self.mixing = float(o["mixing"])
+        self.r1_gamma = float(o["r1_gamma"])
+        self.ema_beta = 0.5 ** (self.batch_size * ctx.world_size / (float(o["ema_kimg"]) * 1000))
         self.data = ImageBatches(ctx, self.batch_size)
-        self.ada = AdaptiveAugment(self.batch_size, target=o.get("ada_target"), speed_kimg=float(o.get("ada_kimg", 500.0)))
+        self.ada = AdaptiveAugment(self.batch_size, target=o["ada_target"], speed_kimg=float(o["ada_kimg"]))
         dev = ctx.device
         self.G = Generator(p).to(dev)
         self.D = Discriminator(p).to(dev)

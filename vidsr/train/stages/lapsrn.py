@@ -4,7 +4,7 @@ Charbonnier loss at every pyramid level:
 
     min  sum_levels  charbonnier(LapSRN(x^l)_s, D_s(x^h)),   s = 2l, 4l, ..., R
 
-The network is vidsr.eval.lapsrn.LapSRN; its width and depth come from the preset's
+The network is vidsr.models.lapsrn.LapSRN; its width and depth come from the preset's
 ``train.lapsrn`` block.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from vidsr.eval.lapsrn import LapSRN, bicubic, charbonnier
+from vidsr.models.lapsrn import LapSRN, bicubic, charbonnier
 from vidsr.imaging import downsample, upsample_nearest
 from vidsr.train.context import TrainContext
 from vidsr.train.stages.common import Batches, adam, fixed_samples, lowres_of
@@ -27,7 +27,7 @@ class LapSRNStage:
         self.ctx = ctx
         o = ctx.options
         self.batch_size = int(o["batch"])
-        self.net = LapSRN(ctx.preset, width=int(o.get("width", 32)), depth=int(o.get("depth", 3))).to(ctx.device)
+        self.net = LapSRN(ctx.preset, width=int(o["width"]), depth=int(o["depth"])).to(ctx.device)
         ctx.replicate(self.net)
         self.opt = adam(self.net.parameters(), float(o["lr"]))
         self.gen = torch.Generator().manual_seed(ctx.seed * 1000 + ctx.rank + 11)

@@ -24,7 +24,7 @@ class LowResStage:
         self.ctx = ctx
         o = ctx.options
         self.batch_size = int(o["batch"])
-        self.lam = float(o.get("lambda", 40.0))
+        self.lam = float(o["lambda"])
         self.G = frozen(ctx, "generator", ("G",))["G"]
         self.E_h = frozen(ctx, "highres", ("E_h",))["E_h"]
         self.E_l = build("E_l", ctx)

@@ -76,12 +76,6 @@ def charbonnier(x: torch.Tensor, y: torch.Tensor, eps: float = 1e-3) -> torch.Te
     return torch.sqrt((x - y).square() + eps * eps).mean()
 
 
-def lapsrn_options(preset: Preset) -> dict:
-    """The network sizes of the preset's ``train.lapsrn`` block (width, depth)."""
-    o = preset.train.get("lapsrn", {})
-    return {"width": int(o.get("width", 32)), "depth": int(o.get("depth", 3))}
-
-
 def load_lapsrn(path, device: str | torch.device = "cpu") -> LapSRN:
     """The LapSRN of a ``lapsrn`` run's weights file, sized from its tensors, frozen."""
     from safetensors import safe_open

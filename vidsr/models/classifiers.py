@@ -1,5 +1,6 @@
 """Our evaluation classifiers (paper section 4.3): C_g (gender) and, where the data allows,
-C_i (identity).
+C_i (identity). Trained by :mod:`vidsr.train.stages.classifiers`; read by the evaluation
+and by the fusion stage's gender loss.
 
 The paper fine-tunes two VGG-Face CNNs on its training set. VGG-Face weights cannot be had
 offline here, so C_g is a small CNN trained from scratch by ``vidsr train --stage
@@ -55,30 +56,6 @@ class FaceClassifier(nn.Module):
         if x.shape[-1] != self.size:
             x = F.interpolate(x, size=(self.size, self.size), mode="bicubic", antialias=True, align_corners=False)
         return self.head(self.features(x).mean((2, 3)))
-
-
-def augment(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Training augmentation of faces in [-1, 1]: random horizontal flips, colour jitter
-    (brightness, contrast, saturation +-20 %) and shifts of up to 1/16 of the side."""
-    b, _, h, w = x.shape
-    dev = x.device
-
-    def rand(*shape):
-        return torch.rand(*shape, generator=generator).to(dev)
-
-    flip = rand(b) < 0.5
-    x = torch.where(flip[:, None, None, None], x.flip(-1), x)
-    img = (x + 1) / 2
-    img = img * (0.8 + 0.4 * rand(b, 1, 1, 1))
-    mean = img.mean((1, 2, 3), keepdim=True)
-    img = (img - mean) * (0.8 + 0.4 * rand(b, 1, 1, 1)) + mean
-    grey = img.mean(1, keepdim=True)
-    img = (img - grey) * (0.8 + 0.4 * rand(b, 1, 1, 1)) + grey
-    pad = max(1, h // 16)
-    padded = F.pad(img, (pad, pad, pad, pad), mode="replicate")
-    dx, dy = (rand(2) * (2 * pad + 1)).long().tolist()
-    img = padded[:, :, dy:dy + h, dx:dx + w]
-    return img.clamp(0, 1) * 2 - 1
 
 
 def _shape_in(path: Path, name: str) -> list[int]:
