@@ -47,7 +47,7 @@ def main() -> None:
             ap.error(f"--set needs KEY=VALUE, got {item!r}")
         overrides[key] = value(text)
     for path in train(args.stage, args.data, args.runs, preset=args.preset, steps=args.steps, resume=args.resume,
-                      device="cpu", overrides=overrides, show_progress=False,
+                      device="cpu", overrides=overrides,
                       checkpoint_every=args.checkpoint_every, sample_every=args.sample_every):
         print(f"wrote {path}")
 

@@ -129,7 +129,7 @@ def tiny_weights(tiny_set, tmp_path_factory) -> Path:
 
     runs = tmp_path_factory.mktemp("runs")
     for stage in STAGE_ORDER:
-        train(stage, tiny_set, runs, preset="tiny", steps=4, show_progress=False, checkpoint_every=1000, sample_every=1000)
+        train(stage, tiny_set, runs, preset="tiny", steps=4, checkpoint_every=1000, sample_every=1000)
     return export(runs, runs / "tiny.safetensors")
 
 

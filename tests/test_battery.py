@@ -162,7 +162,7 @@ def test_the_default_scale_keeps_the_overlay_within_4k(size):
 def test_stats_do_not_repeat_steps_after_a_resume(tiny_set, tmp_path):
     from vidsr.train.api import train
 
-    common = dict(preset="tiny", show_progress=False, log_every=2, sample_every=1000, checkpoint_every=4)
+    common = dict(preset="tiny", log_every=2, sample_every=1000, checkpoint_every=4)
     train("generator", tiny_set, tmp_path, steps=6, **common)
     # Killed after logging step 6 but before its checkpoint: the last one is step 4.
     (tmp_path / "generator" / "checkpoints" / "latest.json").write_text(json.dumps({"step": 4}))
@@ -181,7 +181,7 @@ def test_a_corrupt_shard_is_one_line_naming_it(tiny_set, tmp_path, capsys):
     shard = sorted((broken / "shards").glob("*.safetensors"))[0]
     shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
     with pytest.raises(VidsrError, match=f"corrupt shard {shard}"):
-        train("lowres", broken, tmp_path / "runs", preset="tiny", steps=2, show_progress=False)
+        train("lowres", broken, tmp_path / "runs", preset="tiny", steps=2)
     code, _, err = run_main(capsys, "evaluate", "--data", str(broken), "-o", str(tmp_path / "report"))
     assert code == 2 and err.count("\n") == 1 and f"corrupt shard {shard}" in err
 

@@ -16,7 +16,7 @@ from vidsr.errors import VidsrError
 from vidsr.eval.metrics import gaussian_window, psnr, ssim
 from vidsr.train.api import train
 
-COMMON = dict(preset="tiny", show_progress=False, sample_every=1000, checkpoint_every=1000)
+COMMON = dict(preset="tiny", sample_every=1000, checkpoint_every=1000)
 
 
 def _ssim_by_hand(x: np.ndarray, y: np.ndarray) -> float:
@@ -126,7 +126,7 @@ def test_evaluate_writes_every_row(tiny_set, tiny_weights, tiny_runs, tmp_path):
     from vidsr.eval import evaluate
 
     out = tmp_path / "report"
-    r = evaluate(tiny_set, tiny_weights, tiny_runs, out, split="d2", limit=24, identity_limit=4, show_progress=False)
+    r = evaluate(tiny_set, tiny_weights, tiny_runs, out, split="d2", limit=24, identity_limit=4)
     data = json.loads((out / "report.json").read_text())
     assert data["samples"] == 24
     rows = data["rows"]
@@ -161,7 +161,7 @@ def test_evaluate_marks_missing_rows(tiny_set, tiny_weights, tmp_path):
     from vidsr.eval import evaluate
 
     out = tmp_path / "report"
-    evaluate(tiny_set, tiny_weights, None, out, split="d2", limit=8, identity_limit=0, show_progress=False)
+    evaluate(tiny_set, tiny_weights, None, out, split="d2", limit=8, identity_limit=0)
     data = json.loads((out / "report.json").read_text())
     rows = data["rows"]
     assert rows["f"]["available"] and rows["el"]["available"] and rows["bicubic"]["available"]
@@ -178,7 +178,7 @@ def test_evaluate_without_the_optional_judges(tiny_set, tiny_runs, tmp_path, mon
 
     monkeypatch.setattr(judges, "installed", lambda module: False)
     out = tmp_path / "report"
-    evaluate(tiny_set, None, tiny_runs, out, split="d2", limit=8, show_progress=False)
+    evaluate(tiny_set, None, tiny_runs, out, split="d2", limit=8)
     data = json.loads((out / "report.json").read_text())
     assert "not installed" in data["judges"]["pretrained_gender"] and "vidsr[eval]" in data["judges"]["pretrained_gender"]
     assert "E_h codes" in data["judges"]["identity_embedder"]

@@ -139,7 +139,7 @@ def test_footage_evaluation_through_the_pipeline(tiny_model, tmp_path):
 
     out = tmp_path / "footage"
     report = evaluate_footage(out, footage=[f"{GRID / 'bbaf2n.mpg'}:male"], lfw=LFW, voices=VOICES, limit=1,
-                              weights=tiny_model, seconds=1.0, every=8, strips=2, show_progress=False)
+                              weights=tiny_model, seconds=1.0, every=8, strips=2)
     assert not report["failed"], report["failed"]
     clips = {r["clip"]: r for r in report["clips"]}
     assert set(clips) == {"bbaf2n", report["clips"][1]["clip"]} and report["clips"][1]["group"] == "lfw"
@@ -166,8 +166,7 @@ def test_loose_crop_is_judged_at_the_training_framing(tiny_model, tmp_path):
 
     out = tmp_path / "loose"
     report = evaluate_footage(out, footage=[f"{GRID / 'lbbc2a.mpg'}:female", f"{GRID / 'bbaf2n.mpg'}:male"],
-                              weights=tiny_model, seconds=0.5, every=8, crop_scale=1.7, strips=0,
-                              show_progress=False)
+                              weights=tiny_model, seconds=0.5, every=8, crop_scale=1.7, strips=0)
     assert report["settings"]["crop_scale"] == 1.7 and report["settings"]["judged_framing"] == 1.2
     assert report["summary"]["all"]["frames"] >= 2 and not report["strips"]
     assert report["clips"][0]["other_voice"] == "the sound of bbaf2n"  # no --voices: the other clip's sound

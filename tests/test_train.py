@@ -57,7 +57,7 @@ def test_paper_generator_has_twelve_codes_of_512():
 
 def test_all_stages_run_and_losses_fall(tiny_set, tmp_path):
     runs = tmp_path / "runs"
-    common = dict(preset="tiny", show_progress=False, log_every=5, sample_every=1000, checkpoint_every=1000)
+    common = dict(preset="tiny", log_every=5, sample_every=1000, checkpoint_every=1000)
     train("generator", tiny_set, runs, steps=10, **common)
     steps = {"highres": 60, "lowres": 60, "audio": 40, "fusion": 40}
     for stage, n in steps.items():
@@ -94,7 +94,7 @@ def _assert_resume_is_exact(tiny_set, tmp_path, steps: int, **common) -> None:
 
 
 def test_resume_continues_exactly(tiny_set, tmp_path):
-    common = dict(preset="tiny", show_progress=False, log_every=2, sample_every=1000)
+    common = dict(preset="tiny", log_every=2, sample_every=1000)
     _assert_resume_is_exact(tiny_set, tmp_path, steps=8, **common)
     assert [r["step"] for r in stats(tmp_path / "resumed" / "generator")] == [2, 4, 6, 8]
 
@@ -102,7 +102,7 @@ def test_resume_continues_exactly(tiny_set, tmp_path):
 def test_adaptive_augmentation_adapts_and_resumes_exactly(tiny_set, tmp_path):
     # a target under any r_t makes p rise at every update, and a tiny ada_kimg makes it rise
     # fast, so the augmentations really run
-    common = dict(preset="tiny", show_progress=False, log_every=2, sample_every=1000,
+    common = dict(preset="tiny", log_every=2, sample_every=1000,
                   overrides={"ada_target": -1.0, "ada_kimg": 0.002})
     _assert_resume_is_exact(tiny_set, tmp_path, steps=12, **common)
     straight = stats(tmp_path / "straight" / "generator")
@@ -137,7 +137,7 @@ def test_kill_then_resume_keeps_checkpoints(tiny_set, tmp_path):
 
 
 def test_corrupt_and_mismatched_checkpoints_are_clear_errors(tiny_set, tmp_path):
-    train("generator", tiny_set, tmp_path, preset="tiny", steps=3, checkpoint_every=3, show_progress=False)
+    train("generator", tiny_set, tmp_path, preset="tiny", steps=3, checkpoint_every=3)
     state = tmp_path / "generator" / "checkpoints" / "state-00000003.safetensors"
     state.write_bytes(state.read_bytes()[:100])
     r = _cli("train", "--stage", "generator", "--preset", "tiny", "--data", str(tiny_set), "--runs", str(tmp_path),
@@ -200,7 +200,7 @@ def test_fusion_listens_options_and_warm_start(tiny_set, tmp_path):
     """The fusion stage's additions (gender loss through our frozen C_g, pixel L1, ambiguous
     inputs) train and are recorded; ``init`` starts a stage from another run's networks."""
     runs = tmp_path / "runs"
-    common = dict(preset="tiny", show_progress=False, log_every=2, sample_every=1000, checkpoint_every=1000)
+    common = dict(preset="tiny", log_every=2, sample_every=1000, checkpoint_every=1000)
     for stage in ("generator", "highres", "lowres", "audio"):
         train(stage, tiny_set, runs, steps=4, **common)
     with pytest.raises(Exception, match="classifiers"):
@@ -235,7 +235,7 @@ def test_encoder_stages_resume_bit_for_bit(tiny_set, tmp_path, stage):
     """A stage fed by the prepared set's stream (here with degraded inputs, augmented voices and
     ambiguous rows) trained 6 steps straight equals 3 steps, killed, resumed to 6: the stream
     restarts at every checkpoint step in both, seeded by it."""
-    common = dict(preset="tiny", show_progress=False, log_every=1, sample_every=1000)
+    common = dict(preset="tiny", log_every=1, sample_every=1000)
     base = tmp_path / "base"
     for before in ("generator", "highres", "lowres", "audio", "classifiers"):
         if before == stage:

@@ -70,15 +70,18 @@ def evaluate(
         torch.set_num_threads(threads)
     if batch < 1:
         raise VidsrError("--batch must be at least 1")
+    from vidsr.cli.progress import progress_bars
+
     if footage or lfw is not None:
         from vidsr.eval.footage import evaluate_footage
 
         if data is not None:
             raise VidsrError("give either --data (the paper's tables) or --footage / --lfw (real footage), not both")
-        report = evaluate_footage(out, footage=footage or [], lfw=lfw, voices=voices, weights=weights,
-                                  face_px=face_px, every=every, limit=40 if limit is None else limit, seconds=seconds,
-                                  frame=_frame_size(frame), crop_scale=crop_scale, strips=strips, device=device,
-                                  keep_clips=keep_clips)
+        with progress_bars() as progress:
+            report = evaluate_footage(out, footage=footage or [], lfw=lfw, voices=voices, weights=weights,
+                                      face_px=face_px, every=every, limit=40 if limit is None else limit,
+                                      seconds=seconds, frame=_frame_size(frame), crop_scale=crop_scale, strips=strips,
+                                      device=device, keep_clips=keep_clips, progress=progress)
         s = report["summary"]["all"]
         typer.echo(f"wrote {Path(out) / 'report.md'} ({s['clips']} clips, {s['frames']} frames judged, "
                    f"{report['seconds']:.0f} s)")
@@ -95,6 +98,7 @@ def evaluate(
         weights = default_weights_path()
     elif runs is None:
         weights = resolve_weights(None)  # the clear "default model missing" error
-    report = run(data, weights, runs, out, split=split, limit=limit, device=device, batch=batch,
-                 identity_limit=identity_limit)
+    with progress_bars() as progress:
+        report = run(data, weights, runs, out, split=split, limit=limit, device=device, batch=batch,
+                     identity_limit=identity_limit, progress=progress)
     typer.echo(f"wrote {Path(out) / 'report.md'} ({report['samples']} samples, {report['seconds']['total']:.0f} s)")

@@ -27,7 +27,8 @@ def prepare(
     labels: Optional[Path] = typer.Option(None, help="Videos: CSV of identity,gender[,age] (VoxCeleb2's vox2_meta.csv works)."),
 ) -> None:
     """Prepare a training set: D1 / D2 / test shards of faces with their voices."""
-    from vidsr.data.prepare import detect_kind, prepare_photos, prepare_videos
+    from vidsr.cli.progress import print_tables, progress_bars
+    from vidsr.data.prepare import detect_kind, prepare_photos, prepare_videos, summary_lines, summary_tables
     from vidsr.errors import VidsrError
 
     if kind not in KINDS:
@@ -36,11 +37,17 @@ def prepare(
         if not source.exists():
             raise VidsrError(f"{source} does not exist")
     kinds = [detect_kind(s) if kind == "auto" else kind for s in sources]
-    if all(k in PHOTO_KINDS for k in kinds):
-        prepare_photos(sources, out, voices_per_person=voices_per_person, hr_size=hr_size, seed=seed, limit=limit,
-                       workers=workers, voices=voices, speech=speech, framing=framing)
-        return
-    if len(sources) > 1:
+    photos = all(k in PHOTO_KINDS for k in kinds)
+    if not photos and len(sources) > 1:
         raise VidsrError("several sources make one set only when all are photo folders; prepare videos one source at a time")
-    layout = "voxceleb2" if kinds[0] == "voxceleb2" else "folder"
-    prepare_videos(sources[0], out, layout=layout, hr_size=hr_size, every=every, seed=seed, limit=limit, labels=labels)
+    with progress_bars() as progress:
+        if photos:
+            summary = prepare_photos(sources, out, voices_per_person=voices_per_person, hr_size=hr_size, seed=seed,
+                                     limit=limit, workers=workers, voices=voices, speech=speech, framing=framing,
+                                     progress=progress)
+        else:
+            layout = "voxceleb2" if kinds[0] == "voxceleb2" else "folder"
+            summary = prepare_videos(sources[0], out, layout=layout, hr_size=hr_size, every=every, seed=seed,
+                                     limit=limit, labels=labels, progress=progress)
+    print_tables(f"prepared set {out}", summary_tables(summary),
+                 summary_lines(summary) + [f"wall time {summary.get('seconds', 0):.0f} s"])

@@ -39,6 +39,7 @@ def train(
     """Train one stage of the model; each stage reads the frozen outputs of the stages before it."""
     import torch
 
+    from vidsr.cli.progress import progress_bars
     from vidsr.train.api import train as run
 
     if threads:
@@ -47,8 +48,10 @@ def train(
     overrides = {k: v for k, v in given.items() if v is not None}
     if layers != 1 or fixed_audio:
         overrides.update(layers=layers, finetune_audio=not fixed_audio)
-    written = run(stage, data, runs, preset=preset, steps=steps, resume=resume, device=device, precision=precision,
-                  seed=seed, overrides=overrides, sample_every=sample_every, checkpoint_every=checkpoint_every)
+    with progress_bars() as progress:
+        written = run(stage, data, runs, preset=preset, steps=steps, resume=resume, device=device, precision=precision,
+                      seed=seed, overrides=overrides, sample_every=sample_every, checkpoint_every=checkpoint_every,
+                      progress=progress)
     if os.environ.get("RANK", "0") == "0":
         for path in written:
             typer.echo(f"wrote {path}")

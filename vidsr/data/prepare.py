@@ -36,7 +36,7 @@ import numpy as np
 
 from vidsr.data.real_voices import age_group
 from vidsr.data.shards import ShardWriter
-from vidsr.data.splits import SPLITS, is_test_identity, split_of
+from vidsr.data.splits import SPLITS, alternate, is_test_identity, split_of
 from vidsr.errors import VidsrError
 from vidsr.imaging import read_rgb
 from vidsr.media.suffixes import VIDEO_SUFFIXES
@@ -121,7 +121,7 @@ class Tally:
         }
 
 
-def _tables(summary: dict) -> list[tuple[str, list[str], list[list]]]:
+def summary_tables(summary: dict) -> list[tuple[str, list[str], list[list]]]:
     """The summary's tables as (title, columns, rows): one source for summary.md and the console."""
     cols = ["split", "samples", "identities", "male", "female", "unknown", *AGE_NAMES, "speakers"]
     tables = [("samples per split", cols, [[s, *(v[c] for c in cols[1:])] for s, v in summary["splits"].items()])]
@@ -138,7 +138,7 @@ def _tables(summary: dict) -> list[tuple[str, list[str], list[list]]]:
     return tables
 
 
-def _lines(summary: dict) -> list[str]:
+def summary_lines(summary: dict) -> list[str]:
     ids, lines = summary["identities"], []
     lines.append(f"Training identities: {ids['train']} ({ids['in_both_d1_d2']} in both D1 and D2); test identities: {ids['test']}.")
     sp = summary.get("speakers")
@@ -152,50 +152,31 @@ def _lines(summary: dict) -> list[str]:
 def summary_markdown(summary: dict, title: str) -> str:
     """The summary as a small Markdown document (summary.md)."""
     out = [f"# {title}", ""]
-    for name, cols, rows in _tables(summary):
+    for name, cols, rows in summary_tables(summary):
         align = ["---:" if i and all(isinstance(r[i], int) for r in rows) else "---" for i in range(len(cols))]
         out += [f"{name}:", "", "| " + " | ".join(cols) + " |", "|" + "|".join(align) + "|"]
         out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows] + [""]
-    out += _lines(summary) + [""]
+    out += summary_lines(summary) + [""]
     out += ["Settings:", ""] + [f"- {k}: {v}" for k, v in summary.get("settings", {}).items()]
     out += ["", f"Wall time: {summary.get('seconds', 0):.0f} s", ""]
     return "\n".join(out)
 
 
-def print_summary(summary: dict, title: str) -> None:
-    """Print the summary as rich tables."""
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    if not console.is_terminal:  # a log file: wide enough that no column is cut
-        console = Console(width=160)
-    console.print(f"[bold]{title}[/bold]")
-    for name, cols, rows in _tables(summary):
-        table = Table(title=name)
-        for i, col in enumerate(cols):
-            table.add_column(col, justify="right" if i and all(isinstance(r[i], int) for r in rows) else "left")
-        for row in rows:
-            table.add_row(*(str(c) for c in row))
-        console.print(table)
-    for line in _lines(summary):
-        console.print(line)
-    console.print(f"wall time {summary.get('seconds', 0):.0f} s")
-
-
-def _progress(enabled: bool, total: int | None, what: str) -> tuple[Callable[[int], None], Callable[[], None]]:
-    """(advance, stop) of a rich progress bar, or no-ops."""
-    if not enabled:
+def _progress(progress: Callable | None, total: int | None, what: str) -> tuple[Callable[[int], None], Callable[[], None]]:
+    """(advance, stop) reporting to ``progress(what, done, total)``, or no-ops."""
+    if not progress:
         return (lambda n=1: None), (lambda: None)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    done = [0]
+    progress(what, 0, total)
 
-    bar = Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
-    task = bar.add_task(what, total=total)
-    bar.start()
-    return (lambda n=1: bar.advance(task, n)), bar.stop
+    def advance(n: int = 1) -> None:
+        done[0] += n
+        progress(what, done[0], total)
+
+    return advance, (lambda: None)
 
 
-def _finish(writer: ShardWriter, tally: Tally, title: str, started: float, settings: dict, progress: bool) -> dict:
+def _finish(writer: ShardWriter, tally: Tally, title: str, started: float, settings: dict) -> dict:
     summary = tally.summary(settings=settings)
     if not any(writer.counts.values()):
         writer.discard()
@@ -204,8 +185,6 @@ def _finish(writer: ShardWriter, tally: Tally, title: str, started: float, setti
                          + (f": skipped {why}" if why else ": nothing to read"))
     summary["seconds"] = round(time.time() - started, 1)
     writer.close(summary=summary, summary_md=summary_markdown(summary, title))
-    if progress:
-        print_summary(summary, title)
     return summary
 
 
@@ -268,10 +247,6 @@ def list_photos(sources: list[Path], tally: Tally) -> list[Photo]:
     return photos
 
 
-def _unit(key: str) -> float:
-    return zlib.crc32(key.encode("utf-8")) / 2**32
-
-
 def photo_sides(photos: list[Photo]) -> dict[Path, str]:
     """Where each photo's clips go: 'test' (test people), 'd1' or 'd2' (a person with several
     photos: their photos, in a hashed order, alternate between D1 and D2 from a hashed side,
@@ -287,9 +262,7 @@ def photo_sides(photos: list[Photo]) -> dict[Path, str]:
         elif len(own) == 1:
             sides[own[0].path] = "both"
         else:
-            start = int(_unit("start:" + identity) < 0.5)
-            ordered = sorted(own, key=lambda p: _unit("photo:" + p.name))
-            sides.update({p.path: ("d1", "d2")[(start + i) % 2] for i, p in enumerate(ordered)})
+            sides.update({p.path: side for p, side in alternate(identity, own, lambda p: "photo:" + p.name)})
     return sides
 
 
@@ -366,7 +339,7 @@ def prepare_photos(
     hr_size: int = 128,
     seed: int = 0,
     limit: int | None = None,
-    progress: bool = True,
+    progress: Callable | None = None,
     workers: int = 1,
     voices: str = "real",
     speech: str | os.PathLike | None = None,
@@ -459,7 +432,7 @@ def prepare_photos(
                 "voices": voices, "speech": str(real.folder.resolve()) if real else None,
                 "framing": framing, "crop_scale": scale, "voices_per_person": voices_per_person,
                 "seed": seed, "limit": limit, "photos": len(photos)}
-    return _finish(writer, tally, f"prepared set {out}", started, settings, progress)
+    return _finish(writer, tally, f"prepared set {out}", started, settings)
 
 
 def _map(fn: Callable, jobs: list, workers: int) -> Iterator:
@@ -544,10 +517,6 @@ def list_clips(root: str | os.PathLike, layout: str = "voxceleb2") -> list[Video
     return clips
 
 
-def _unit(key: str) -> float:
-    return zlib.crc32(key.encode("utf-8")) / 2**32
-
-
 def assign_splits(clips: list[VideoClip]) -> dict[Path, str]:
     """The split of every clip: D1/D2 by video, by clip when a person has one video.
 
@@ -564,14 +533,12 @@ def assign_splits(clips: list[VideoClip]) -> dict[Path, str]:
         if is_test_identity(identity):
             out.update({c.path: "test" for c in own})
             continue
-        videos = sorted({c.video for c in own}, key=lambda v: _unit("video:" + v))
-        start = int(_unit("start:" + identity) < 0.5)
+        videos = {c.video for c in own}
         if len(videos) >= 2:
-            side = {v: ("d1", "d2")[(start + i) % 2] for i, v in enumerate(videos)}
+            side = dict(alternate(identity, videos, lambda v: "video:" + v))
             out.update({c.path: side[c.video] for c in own})
         elif len(own) >= 2:
-            ordered = sorted(own, key=lambda c: _unit("clip:" + c.video + "/" + c.clip))
-            out.update({c.path: ("d1", "d2")[(start + i) % 2] for i, c in enumerate(ordered)})
+            out.update({c.path: side for c, side in alternate(identity, own, lambda c: "clip:" + c.video + "/" + c.clip)})
         else:
             out[own[0].path] = split_of(identity, own[0].clip)
     return out
@@ -612,7 +579,7 @@ def prepare_videos(
     every: float = 1.0,
     seed: int = 0,
     limit: int | None = None,
-    progress: bool = True,
+    progress: Callable | None = None,
     labels: str | os.PathLike | None = None,
     device: str = "cpu",
 ) -> dict:
@@ -687,4 +654,4 @@ def prepare_videos(
     settings = {"kind": f"videos ({layout})", "source": str(Path(root).resolve()), "hr_size": hr_size, "every_s": every,
                 "crop": "training_crop_box", "min_crop_px": round(min_side), "seed": seed, "limit": limit, "clips": len(clips),
                 "labels": str(labels) if labels else None}
-    return _finish(writer, tally, f"prepared set {out}", started, settings, progress)
+    return _finish(writer, tally, f"prepared set {out}", started, settings)

@@ -378,11 +378,8 @@ def run_clip(clip: Clip, model, detector: RememberingDetector, work: Path, *, ev
     return {"row": row, "frames": frames, "keys": keys, "inputs": inputs, "images": images}
 
 
-def _progress(show: bool):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    return Progress(TextColumn("[bold]{task.description}[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TextColumn("ETA"), TimeRemainingColumn(), disable=not show)
+def _no_progress(task: str, done: int, total: int | None = None, note: str = "") -> None:
+    pass
 
 
 def evaluate_footage(
@@ -401,7 +398,7 @@ def evaluate_footage(
     strips: int = 6,
     device: str = "cpu",
     keep_clips: bool = False,
-    show_progress: bool = True,
+    progress=None,
 ) -> dict:
     """The real-footage evaluation of a model (see the module); writes ``out``/report.md,
     report.json and strips/*.png, and returns the report.
@@ -462,50 +459,49 @@ def evaluate_footage(
     rng = np.random.default_rng(SEED)
     rows, frames, failed, strip_data = [], [], [], []
     try:
-        with _progress(show_progress) as progress:
-            overall = progress.add_task("clips", total=len(sources))
-            stage_task = progress.add_task("", total=1)
+        report = progress or _no_progress
+        report("clips", 0, len(sources))
 
-            def stage(description: str, done: int, total: int) -> None:
-                progress.update(stage_task, description=description, completed=done, total=max(total, 1))
+        def stage(description: str, done: int, total: int) -> None:
+            report("clip", done, max(total, 1), description)
 
-            for source in sources:
-                folder = work / source.name
-                folder.mkdir(parents=True, exist_ok=True)
-                progress.update(overall, description=f"clips ({source.name})")
-                try:
-                    own_label = "its own sound"
-                    if source.photo:
-                        source.voice = folder / "own-voice.wav"
-                        own_label = pool.excerpt(source.gender, seconds, rng, source.voice)
-                    stage(f"{source.name}: making the clip", 0, 1)
-                    clip = make_clip(source, folder, base_detector, face_px=face_px, frame=frame, seconds=seconds,
-                                     every=every)
-                    clip.own_label = own_label
-                    if source.gender >= 0:
-                        other = 1 - source.gender
-                        if pool is not None:
-                            clip.other_voice = folder / "other-voice.wav"
-                            clip.other_label = pool.excerpt(other, seconds, rng, clip.other_voice)
-                            if clip.other_label is None:
-                                clip.other_voice = None
-                        else:
-                            donor = next((s for s in sources if not s.photo and s.gender == other), None)
-                            if donor is not None:
-                                clip.other_voice, clip.other_label = donor.path, f"the sound of {donor.name}"
-                    result = run_clip(clip, model, detector, folder, every=every, crop_scale=crop_scale,
-                                      judges=(gender_judge, embedder), progress=stage)
-                except VidsrError as e:
-                    failed.append({"clip": source.name, "source": str(source.path), "reason": str(e)})
-                else:
-                    rows.append(result["row"])
-                    frames += result["frames"]
-                    if len(strip_data) < strips and result["keys"]:
-                        strip_data.append(result)
-                finally:
-                    if not keep_clips:
-                        shutil.rmtree(folder, ignore_errors=True)
-                progress.advance(overall)
+        for i, source in enumerate(sources):
+            folder = work / source.name
+            folder.mkdir(parents=True, exist_ok=True)
+            report("clips", i, len(sources), source.name)
+            try:
+                own_label = "its own sound"
+                if source.photo:
+                    source.voice = folder / "own-voice.wav"
+                    own_label = pool.excerpt(source.gender, seconds, rng, source.voice)
+                stage(f"{source.name}: making the clip", 0, 1)
+                clip = make_clip(source, folder, base_detector, face_px=face_px, frame=frame, seconds=seconds,
+                                 every=every)
+                clip.own_label = own_label
+                if source.gender >= 0:
+                    other = 1 - source.gender
+                    if pool is not None:
+                        clip.other_voice = folder / "other-voice.wav"
+                        clip.other_label = pool.excerpt(other, seconds, rng, clip.other_voice)
+                        if clip.other_label is None:
+                            clip.other_voice = None
+                    else:
+                        donor = next((s for s in sources if not s.photo and s.gender == other), None)
+                        if donor is not None:
+                            clip.other_voice, clip.other_label = donor.path, f"the sound of {donor.name}"
+                result = run_clip(clip, model, detector, folder, every=every, crop_scale=crop_scale,
+                                  judges=(gender_judge, embedder), progress=stage)
+            except VidsrError as e:
+                failed.append({"clip": source.name, "source": str(source.path), "reason": str(e)})
+            else:
+                rows.append(result["row"])
+                frames += result["frames"]
+                if len(strip_data) < strips and result["keys"]:
+                    strip_data.append(result)
+            finally:
+                if not keep_clips:
+                    shutil.rmtree(folder, ignore_errors=True)
+            report("clips", i + 1, len(sources), source.name)
     finally:
         if not keep_clips:
             shutil.rmtree(work, ignore_errors=True)

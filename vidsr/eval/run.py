@@ -30,11 +30,8 @@ from vidsr.eval.rows import ROWS, SWAP, TABLE1, TABLE2, VOICES, available, gener
 SEED = 0
 
 
-def _progress(show: bool):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    return Progress(TextColumn("[bold]{task.description}[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TextColumn("ETA"), TimeRemainingColumn(), disable=not show)
+def _no_progress(task: str, done: int, total: int | None = None, note: str = "") -> None:
+    pass
 
 
 def read_split(bank: Networks, data: Path, split: str, limit: int | None, batch: int, device, progress) -> dict:
@@ -47,7 +44,7 @@ def read_split(bank: Networks, data: Path, split: str, limit: int | None, batch:
     total = min(ds.num_samples, limit) if limit else ds.num_samples
     loader = torch.utils.data.DataLoader(ds, batch_size=batch, num_workers=0)
     faces, labels, codes = [], defaultdict(list), defaultdict(list)
-    task = progress.add_task("reading faces and voices", total=total)
+    progress("reading faces and voices", 0, total)
     seen = 0
     with torch.no_grad():
         for b in loader:
@@ -62,7 +59,7 @@ def read_split(bank: Networks, data: Path, split: str, limit: int | None, batch:
                 for v in voices:
                     codes[v].append(bank[v](spec).cpu())
             seen += take
-            progress.update(task, completed=seen)
+            progress("reading faces and voices", seen, total)
             if seen >= total:
                 break
     return {"faces": torch.cat(faces), **{k: torch.cat(v).numpy() for k, v in labels.items()},
@@ -95,7 +92,7 @@ def judge_all(bank: Networks, read: dict, rows: list[str], judges: dict, identit
     out = {k: {"C_g": np.full(n, -1), "pretrained": np.full(n, -1), "C_i": np.full(n, -1),
                "psnr": np.full(n, np.nan), "ssim": np.full(n, np.nan), "emb": {}} for k in rows}
     embedder = judges.get("embedder")
-    task = progress.add_task("generating and judging", total=n * len(rows))
+    progress("generating and judging", 0, n * len(rows))
     done = 0
     for start in range(0, n, batch):
         idx = np.arange(start, min(n, start + batch))
@@ -103,7 +100,7 @@ def judge_all(bank: Networks, read: dict, rows: list[str], judges: dict, identit
         for key in rows:
             row = ROWS[key]
             done += len(idx)
-            progress.update(task, completed=done)
+            progress("generating and judging", done, n * len(rows))
             sel = idx
             if row.swap:
                 sel = idx[partners[idx] >= 0]
@@ -227,8 +224,9 @@ def swap_test(read: dict, scores: dict) -> dict:
 
 def evaluate(data: Path, weights: Path | None, runs: Path | None, out: Path, split: str = "test",
              limit: int | None = None, device: str = "auto", batch: int = 32, identity_limit: int | None = None,
-             show_progress: bool = True) -> dict:
-    """Evaluate a model; writes out/report.md, out/report.json and the figure PNGs. Returns the report."""
+             progress=None) -> dict:
+    """Evaluate a model; writes out/report.md, out/report.json and the figure PNGs. Returns the report.
+    ``progress(task, done, total)`` as the samples are read and judged (none by default)."""
     from vidsr.data.shards import open_set
     from vidsr.eval.figures import write_figures
     from vidsr.eval.report import write_report
@@ -260,22 +258,22 @@ def evaluate(data: Path, weights: Path | None, runs: Path | None, out: Path, spl
             judges["embedder"] = J.CodeEmbedder(bank["E_h"])
     else:
         judges["embedder"] = emb
-    with _progress(show_progress) as progress:
-        read = read_split(bank, Path(data), split, limit, batch, dev, progress)
-        n = read["n"]
-        if identity_limit is not None and identity_limit < n:
-            identity_idx = np.sort(np.random.default_rng(SEED).choice(n, identity_limit, replace=False))
-        else:
-            identity_idx = np.arange(n)
-        t1 = time.time()
-        scores = judge_all(bank, read, rows, judges, identity_idx, batch, dev, progress)
-        # The gallery for identity retrieval is every high-res face, not only the queried ones.
-        if "embedder" in judges and "hr" in scores and len(identity_idx):
-            rest = np.setdiff1d(np.arange(n), identity_idx)
-            for s in range(0, len(rest), batch):
-                idx = rest[s:s + batch]
-                for i, e in zip(idx, judges["embedder"].embed(_to_float(read["faces"][idx], dev))):
-                    scores["hr"]["emb"][int(i)] = e
+    progress = progress or _no_progress
+    read = read_split(bank, Path(data), split, limit, batch, dev, progress)
+    n = read["n"]
+    if identity_limit is not None and identity_limit < n:
+        identity_idx = np.sort(np.random.default_rng(SEED).choice(n, identity_limit, replace=False))
+    else:
+        identity_idx = np.arange(n)
+    t1 = time.time()
+    scores = judge_all(bank, read, rows, judges, identity_idx, batch, dev, progress)
+    # The gallery for identity retrieval is every high-res face, not only the queried ones.
+    if "embedder" in judges and "hr" in scores and len(identity_idx):
+        rest = np.setdiff1d(np.arange(n), identity_idx)
+        for s in range(0, len(rest), batch):
+            idx = rest[s:s + batch]
+            for i, e in zip(idx, judges["embedder"].embed(_to_float(read["faces"][idx], dev))):
+                scores["hr"]["emb"][int(i)] = e
     t2 = time.time()
     table = summarise(bank, read, scores, missing, judges.get("embedder"), identity_idx)
     report = {

@@ -85,8 +85,9 @@ def check_counts(**counts: int | None) -> None:
 
 def train(stage: str, data: Path | None, runs: Path, preset: str = "cpu", steps: int | None = None,
           resume: bool = False, device: str = "auto", precision: str = "fp32", seed: int = 0,
-          overrides: dict | None = None, show_progress: bool = True, **loop_options) -> list[Path]:
-    """Train `stage` ('all' for every stage in order); returns the weights files written."""
+          overrides: dict | None = None, progress=None, **loop_options) -> list[Path]:
+    """Train `stage` ('all' for every stage in order); returns the weights files written.
+    ``progress``: see :func:`vidsr.train.loop.run_stage` (none by default)."""
     names = STAGE_ORDER if stage == "all" else (stage,)
     if any(n not in STAGE_CLASSES for n in names):
         raise VidsrError(f"unknown stage '{stage}' (choose from {', '.join(STAGE_CLASSES)} or all)")
@@ -102,5 +103,5 @@ def train(stage: str, data: Path | None, runs: Path, preset: str = "cpu", steps:
         ctx = TrainContext.create(p, data, runs, device, precision, seed, options)
         stage_obj = stage_class(name)(ctx)
         written.append(run_stage(stage_obj, ctx, steps if steps is not None else int(options["steps"]), resume=resume,
-                                 show_progress=show_progress, **loop_options))
+                                 progress=progress, **loop_options))
     return written

@@ -1,5 +1,5 @@
 """The loop every stage shares: run folder, options.json, stats.jsonl, sample grids,
-checkpoints that survive a kill, and a rich progress bar (after NVlabs/stylegan2-ada-pytorch).
+checkpoints that survive a kill, and progress reported to a callback (after NVlabs/stylegan2-ada-pytorch).
 
 A stage is an object with
 - ``name``; ``networks()``: every network to checkpoint (name -> module);
@@ -15,9 +15,6 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-
-import torch
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from vidsr.errors import VidsrError
 from vidsr.files import write_text
@@ -57,8 +54,11 @@ def _drop_stats_after(stats_file: Path, step: int) -> None:
 
 
 def run_stage(stage, ctx: TrainContext, steps: int, resume: bool = False, log_every: int = 25,
-              sample_every: int = 500, checkpoint_every: int = 250, show_progress: bool = True) -> Path:
-    """Train `stage` for `steps` iterations in ``ctx.runs/stage.name``; returns its weights file."""
+              sample_every: int = 500, checkpoint_every: int = 250, progress=None) -> Path:
+    """Train `stage` for `steps` iterations in ``ctx.runs/stage.name``; returns its weights file.
+
+    ``progress(stage name, step, steps, losses)`` after every step (on the main process; the
+    losses as text, updated every ``log_every`` steps)."""
     run_dir = ctx.stage_dir(stage.name)
     ctx.checkpoint_every = checkpoint_every
     ckpt = Checkpointer(run_dir / "checkpoints", ctx.preset)
@@ -82,34 +82,33 @@ def run_stage(stage, ctx: TrainContext, steps: int, resume: bool = False, log_ev
 
     sums: dict[str, float] = {}
     count, t_log = 0, time.perf_counter()
-    progress = Progress(
-        TextColumn(f"[bold]{stage.name}[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[losses]}"),
-        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), disable=not (show_progress and ctx.is_main),
-    )
-    with progress:
-        task = progress.add_task(stage.name, total=steps, completed=start, losses="")
-        for step in range(start, steps):
-            losses = stage.train_step(step)
-            for k, v in losses.items():
-                sums[k] = sums.get(k, 0.0) + float(v)
-            count += 1
-            done = step + 1
-            if done % log_every == 0 or done == steps:
-                elapsed = time.perf_counter() - t_log
-                means = {k: v / count for k, v in sums.items()}
-                if ctx.is_main:
-                    record = {"step": done, "time": time.time(), "img_per_s": count * stage.batch_size * ctx.world_size / elapsed, **means}
-                    with stats_file.open("a") as f:
-                        f.write(json.dumps(record) + "\n")
-                progress.update(task, losses=" ".join(f"{k} {v:.3f}" for k, v in means.items()))
-                sums, count, t_log = {}, 0, time.perf_counter()
-            if ctx.is_main and (done % sample_every == 0 or done == steps):
-                images, nrow = stage.samples()
-                save_png(run_dir / "samples" / f"step-{done:07d}.png", grid(images, nrow))
-            if ctx.is_main and (done % checkpoint_every == 0 or done == steps):
-                extra = stage.extra_state() if hasattr(stage, "extra_state") else None
-                ckpt.save(done, stage.networks(), stage.optimizers(), extra)
-            progress.update(task, completed=done)
+    report = progress if ctx.is_main else None
+    losses_text = ""
+    if report:
+        report(stage.name, start, steps, losses_text)
+    for step in range(start, steps):
+        losses = stage.train_step(step)
+        for k, v in losses.items():
+            sums[k] = sums.get(k, 0.0) + float(v)
+        count += 1
+        done = step + 1
+        if done % log_every == 0 or done == steps:
+            elapsed = time.perf_counter() - t_log
+            means = {k: v / count for k, v in sums.items()}
+            if ctx.is_main:
+                record = {"step": done, "time": time.time(), "img_per_s": count * stage.batch_size * ctx.world_size / elapsed, **means}
+                with stats_file.open("a") as f:
+                    f.write(json.dumps(record) + "\n")
+            losses_text = " ".join(f"{k} {v:.3f}" for k, v in means.items())
+            sums, count, t_log = {}, 0, time.perf_counter()
+        if ctx.is_main and (done % sample_every == 0 or done == steps):
+            images, nrow = stage.samples()
+            save_png(run_dir / "samples" / f"step-{done:07d}.png", grid(images, nrow))
+        if ctx.is_main and (done % checkpoint_every == 0 or done == steps):
+            extra = stage.extra_state() if hasattr(stage, "extra_state") else None
+            ckpt.save(done, stage.networks(), stage.optimizers(), extra)
+        if report:
+            report(stage.name, done, steps, losses_text)
     if ctx.is_main:
         save_networks(run_dir / WEIGHTS, stage.outputs(), ctx.preset, {"stage": stage.name, "step": steps})
     return run_dir / WEIGHTS
