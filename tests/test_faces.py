@@ -237,6 +237,65 @@ def test_detector_finds_a_10px_face_in_strips_too(clips, detector):
     np.testing.assert_allclose(strips[0].box, box, atol=0.5)
 
 
+def test_region_search_finds_the_face_as_a_full_pass_does(clips, detector):
+    frame = next(iter(VideoReader(clips["tiny"]))).image
+    (full,) = detector.detect(frame)
+    b = full.box
+    around = np.array([[b[0] - 20, b[1] - 20, b[2] + 20, b[3] + 20]])
+    (found,) = detector.detect_regions(frame, around)
+    np.testing.assert_allclose(found.box, b, atol=1.0)
+    assert abs(found.score - full.score) < 0.05
+    # Regions away from the face, or off the frame, find nothing; two overlapping regions one face.
+    assert detector.detect_regions(frame, np.array([[0, 0, 60, 60], [-90, -90, -10, -10]])) == []
+    assert len(detector.detect_regions(frame, np.concatenate([around, around + 6]))) == 1
+
+
+class CountingDetector:
+    """A fake detector: a face at ``box`` in every frame; records what each pass searched."""
+
+    def __init__(self, box):
+        self.box, self.calls = box, []
+
+    def detect(self, image):
+        self.calls.append("full")
+        return [Detection(self.box, 0.99)]
+
+    def detect_regions(self, image, regions):
+        self.calls.append(np.asarray(regions).copy())
+        inside = [r for r in regions if r[0] <= self.box[0] and r[1] <= self.box[1] and r[2] >= self.box[2]
+                  and r[3] >= self.box[3]]
+        return [Detection(self.box, 0.99)] if inside else []
+
+
+def test_full_passes_every_full_every_frames_and_region_searches_between():
+    face = box_at(100, 80)
+    det = CountingDetector(face)
+    tracker = FaceTracker(det, detect_every=5, full_every=25)
+    image = np.zeros((360, 640, 3), np.uint8)
+    for f in range(60):
+        tracker.update(f, image)
+    # Passes at frames 0, 5, ..., 55: full at 0, 25, 50, around the face at the others.
+    assert ["full" if isinstance(c, str) else "region" for c in det.calls] == (["full"] + ["region"] * 4) * 2 + [
+        "full", "region"]
+    region = det.calls[1][0]
+    assert region[0] < face[0] and region[2] > face[2] and (region[2] - region[0]) >= 3 * 12
+    (track,) = tracker.finish()
+    assert track.num_detections == 12 and (track.first, track.last) == (0, 59)
+    # No face followed: the passes between the full ones cost nothing.
+    empty = CountingDetector(box_at(100, 80))
+    empty.detect = lambda image: empty.calls.append("full") or []
+    tracker = FaceTracker(empty, detect_every=5, full_every=25)
+    for f in range(30):
+        tracker.update(f, image)
+    assert empty.calls == ["full", "full"]
+    # full_every up to detect_every, or a detector without detect_regions: every pass is full.
+    det = CountingDetector(face)
+    tracker = FaceTracker(det, detect_every=5, full_every=5)
+    for f in range(20):
+        tracker.update(f, image)
+    assert det.calls == ["full"] * 4
+
+
 @needs_grid
 @pytest.mark.slow
 def test_tiny_face_clip_gives_one_track(tracked):

@@ -9,6 +9,8 @@
 from importlib import import_module
 
 DETECT_EVERY = 5  # frames between two detector passes (the tracker follows the faces in between)
+FULL_EVERY = 25  # frames between two passes over the whole frame (between them: only around the faces followed)
+SEARCH_GROW = 3.0  # those searches look in the predicted box grown this many times (plus 8 px)
 
 # The names below are imported on first use (PEP 562), so that DETECT_EVERY costs nothing.
 _WHERE = {
@@ -28,6 +30,8 @@ def __getattr__(name: str):
 
 __all__ = [
     "DETECT_EVERY",
+    "FULL_EVERY",
+    "SEARCH_GROW",
     "BoxKalman",
     "Detection",
     "FaceTracker",

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from vidsr.faces import DETECT_EVERY
+from vidsr.faces import DETECT_EVERY, FULL_EVERY, SEARCH_GROW
 
 if TYPE_CHECKING:
     from vidsr.faces.detect import Detection, TinyFaceDetector
@@ -263,6 +263,11 @@ class FaceTracker:
     - ``iou_threshold``: the least IoU for a detection to continue a track. IoU is taken
       on boxes grown by ``match_grow`` about their centres, which keeps tiny fast faces
       matched when the prediction is off by a few pixels.
+    - ``full_every``: frames between two passes over the whole frame; the passes between
+      them search only around the faces being followed (``detector.detect_regions``,
+      regions ``search_grow`` times the predicted box, plus 8 px), which costs a small
+      share of a full pass. A new face is found at the next full pass. ``full_every`` up
+      to ``detect_every`` (or a detector without ``detect_regions``): every pass is full.
     - ``max_misses``: detection passes a track may miss before it ends.
     - ``min_hits``: tracks detected fewer times are dropped (false alarms), and are not
       reported by :meth:`update` until they have that many. A clip too short for that
@@ -276,6 +281,8 @@ class FaceTracker:
         self,
         detector: TinyFaceDetector | None = None,
         detect_every: int = DETECT_EVERY,
+        full_every: int = FULL_EVERY,
+        search_grow: float = SEARCH_GROW,
         iou_threshold: float = 0.2,
         match_grow: float = 1.5,
         max_misses: int = 2,
@@ -290,6 +297,9 @@ class FaceTracker:
             raise ValueError(f"ema must be in (0, 1], got {ema}")
         self.detector = detector
         self.detect_every = detect_every
+        self.full_every = full_every
+        self.search_grow = search_grow
+        self._full_passes = max(1, full_every // detect_every)  # every this many passes is full
         self.iou_threshold = iou_threshold
         self.match_grow = match_grow
         self.max_misses = max_misses
@@ -318,8 +328,29 @@ class FaceTracker:
         """
         if self.detector is None:
             raise RuntimeError("FaceTracker.update needs a detector; use step() without one")
-        detections = self.detector.detect(image) if self.is_detection_frame() else None
+        detections = None
+        if self.is_detection_frame():
+            if self._passes % self._full_passes == 0 or not hasattr(self.detector, "detect_regions"):
+                detections = self.detector.detect(image)
+            elif self._live:
+                detections = self.detector.detect_regions(image, self.search_regions())
+            else:  # nobody to search around: the next full pass looks for new faces
+                detections = []
         return self.step(frame, detections)
+
+    def search_regions(self) -> np.ndarray:
+        """N x 4 xyxy: where each live track's face is searched in the next frame: its
+        predicted box grown ``search_grow`` times about its centre, plus 8 px a side, out
+        to the 16 px grid, so a face that moves little is searched in the same pixels pass
+        after pass and found in the same place (P-Net's windows depend on where the
+        search starts)."""
+        out = []
+        for t in self._live:
+            cx, cy, bw, bh = t.kalman.x[:, 0] + t.kalman.x[:, 1]  # one step ahead
+            half = max(bw, bh, 1.0) * self.search_grow / 2 + 8
+            out.append([np.floor((cx - half) / 16) * 16, np.floor((cy - half) / 16) * 16,
+                        np.ceil((cx + half) / 16) * 16, np.ceil((cy + half) / 16) * 16])
+        return np.array(out, np.float64).reshape(-1, 4)
 
     def step(self, frame: int, detections: list[Detection] | None) -> list[tuple[int, np.ndarray]]:
         """Advance to ``frame`` with this frame's ``detections`` (None: no detection pass).
