@@ -161,6 +161,28 @@ def test_a_run_stopped_half_way_leaves_nothing(clips, tiny_weights, model, detec
     assert list(tmp_path.iterdir()) == []  # no video, no report, no *.partial* temporaries
 
 
+def test_variable_frame_rate_keeps_every_frame_time(clips, tiny_weights, model, detector, tmp_path):
+    """A clip at 25 fps for 40 frames, then 12.5 fps (every other frame dropped, the times
+    kept): the overlay shows every frame at its input time (it used to be written at a
+    constant rate and drifted 0.7 s from its sound by the end), the track video at its
+    time from the track's first frame."""
+    vfr = tmp_path / "vfr.mp4"
+    run_ffmpeg(["-i", str(clips["tiny"]), "-vf", "select='lt(n,40)+not(mod(n,2))'", "-fps_mode", "passthrough",
+                *H264, "-c:a", "copy", "-y", str(vfr)])
+    times = np.array([f.time for f in VideoReader(vfr)])
+    assert len(times) == 58 and times[-1] == pytest.approx(2.96, abs=0.01)  # the drift it would have
+    report = enhance_video(vfr, tmp_path / "out", weights=tiny_weights, model=model, detector=detector,
+                           warn=lambda message: None)
+    overlay = np.array([f.time for f in VideoReader(tmp_path / "out" / "vfr.overlay.mp4")])
+    assert len(overlay) == len(times)
+    np.testing.assert_allclose(overlay, times, atol=1e-3)
+    assert probe(tmp_path / "out" / "vfr.overlay.mp4").has_audio
+    (track,) = [t for t in report["tracks"] if t["enhanced"]]
+    faces = np.array([f.time for f in VideoReader(tmp_path / "out" / track["video"])])
+    first, last = track["first_frame"], track["last_frame"]
+    np.testing.assert_allclose(faces, times[first:last + 1] - times[first], atol=1e-3)
+
+
 def test_bad_options_are_one_line_errors(clips, tmp_path):
     with pytest.raises(VidsrError, match="mode must be one of"):
         check_options(mode="sideways")
@@ -316,3 +338,33 @@ def test_match_colour_takes_the_reference_colour():
     out = match_colour(face, reference).reshape(-1, 3).mean(0)
     assert np.abs(out - (180, 120, 90)).max() < 25
     assert match_colour(face, reference).std() > 5  # the face's own detail is kept
+
+
+def test_enlarged_frame_in_i420_is_the_rgb_overlay():
+    """The overlay drawn in I420 planes (EnlargedFrame) shows what enlarging and pasting
+    in RGB shows: the same frame, the same faces (also one cut by the frame's edge)."""
+    import cv2
+
+    from vidsr.faces.paste import EnlargedFrame
+
+    rng = np.random.default_rng(0)
+    frame = cv2.GaussianBlur(rng.integers(0, 256, (90, 160, 3), dtype=np.uint8), (0, 0), 3)
+    face = cv2.GaussianBlur(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8), (0, 0), 1.5)
+    size, boxes = (674, 380), [np.array([300.3, 120.8, 361.6, 182.1]), np.array([-20.0, 340.0, 41.0, 401.0])]
+    rgb = cv2.resize(frame, size, interpolation=cv2.INTER_CUBIC)
+    for box in boxes:
+        paste_face(rgb, face, box)
+    canvas = EnlargedFrame(size)
+    canvas.draw(frame)
+    for box in boxes:
+        canvas.paste(face, box)
+    assert canvas.data.shape == (570, 674)
+    shown = cv2.cvtColor(canvas.data, cv2.COLOR_YUV2RGB_I420).astype(int)
+    # Against the RGB overlay through the same conversion (4:2:0 alone loses some colour).
+    expected = cv2.cvtColor(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420), cv2.COLOR_YUV2RGB_I420).astype(int)
+    assert np.abs(shown - expected).mean() < 1.5
+    face_box = np.s_[121:182, 301:361]
+    assert np.abs(shown[face_box] - expected[face_box]).mean() < 2.5
+    assert np.abs(canvas.y.astype(int) - cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)[:380]).mean() < 0.5
+    with pytest.raises(ValueError, match="even size"):
+        EnlargedFrame((675, 380))

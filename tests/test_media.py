@@ -351,3 +351,52 @@ def test_writer_rejects_wrong_frames(tmp_path):
             writer.write(np.zeros((48, 64, 3), np.float32))
         writer.write(np.zeros((48, 64, 3), np.uint8))
     assert (tmp_path / "out.mp4").exists()
+
+
+def test_writer_keeps_variable_frame_times(tmp_path):
+    """Frames given their own times (10 fps, then 30 fps) are shown at those times, each
+    exactly; the sound is cut at the last frame's end, not at frames / fps."""
+    ffmpeg_option("enc_time_base")
+    times = [n * 0.1 for n in range(10)] + [1 + k / 30 for k in range(12)]
+    image = np.zeros((48, 64, 3), np.uint8)
+    sound = tmp_path / "tone.wav"
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=16000:duration=3", "-y", str(sound)])
+    with VideoWriter(tmp_path / "vfr.mp4", 64, 48, 14.35, audio_from=sound, times=times) as writer:
+        for i in range(len(times)):
+            image[:] = 10 * i
+            writer.write(image)
+    frames = list(VideoReader(tmp_path / "vfr.mp4"))
+    np.testing.assert_allclose([f.time for f in frames], times, atol=1e-4)
+    assert [int(f.image.mean() + 5) // 10 for f in frames] == list(range(len(times)))  # each frame once, in order
+    assert len(load_audio(tmp_path / "vfr.mp4")) / SAMPLE_RATE == pytest.approx(times[-1] + 1 / 14.35, abs=0.03)
+    # Times at a constant rate take the plain path; more frames than times is an error.
+    with VideoWriter(tmp_path / "cfr.mp4", 64, 48, 25, times=[i / 25 for i in range(3)]) as writer:
+        assert writer.times is None
+        writer.write(image)
+    with pytest.raises(ValueError, match="more frames than"):
+        with VideoWriter(tmp_path / "short.mp4", 64, 48, 10, times=[0.0, 0.3]) as writer:
+            for _ in range(3):
+                writer.write(image)
+    assert sorted(os.listdir(tmp_path)) == ["cfr.mp4", "tone.wav", "vfr.mp4"]
+
+
+def test_writer_takes_i420_frames(tmp_path):
+    import cv2
+
+    y, x = np.mgrid[0:48, 0:64]
+    rgb = np.stack([x * 4, y * 5, 255 - x * 2 - y * 2], -1).astype(np.uint8)  # smooth colours: 4:2:0 loses nothing
+    with VideoWriter(tmp_path / "yuv.mp4", 64, 48, 25, pix_fmt="yuv420p") as writer:
+        for _ in range(3):
+            writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420))
+    with VideoWriter(tmp_path / "rgb.mp4", 64, 48, 25) as writer:
+        for _ in range(3):
+            writer.write(rgb)
+    (frame, *_) = VideoReader(tmp_path / "yuv.mp4")
+    (same, *_) = VideoReader(tmp_path / "rgb.mp4")  # the picture ffmpeg's own conversion gives
+    assert np.abs(frame.image.astype(int) - same.image).mean() < 4  # planes mixed up would be off by tens
+    with pytest.raises(ValueError, match="even size"):
+        VideoWriter(tmp_path / "odd.mp4", 65, 48, 25, pix_fmt="yuv420p")
+    with VideoWriter(tmp_path / "yuv2.mp4", 64, 48, 25, pix_fmt="yuv420p") as writer:
+        with pytest.raises(ValueError, match="expected a"):
+            writer.write(rgb)
+        writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420))

@@ -11,6 +11,11 @@ The model's output G(z_f) is a square face of R x R pixels (the crop of
    box, so no seam shows around the square.
 
 :func:`draw_inset` is the review mode: the face is drawn enlarged beside its box instead.
+
+:class:`EnlargedFrame` does the enlarging and the pasting for an encoder that takes I420
+(yuv420p) frames: the frame is enlarged plane by plane (Y, U, V, bicubic), which costs a
+fraction of enlarging it in RGB and spares the encoder converting 2.7K RGB frames; only
+each face's square is enlarged in RGB, pasted as :func:`paste_face` does, and converted.
 """
 
 from __future__ import annotations
@@ -134,3 +139,74 @@ def draw_inset(
     end = (ix, iy + size // 2) if ix > x1 else (ix + size - 1, iy + size // 2)
     cv2.line(frame, start, end, colour, thickness)
     return frame
+
+
+# RGB -> Y'CbCr, BT.601, limited range (8 bit): what ffmpeg's rgb24 -> yuv420p gives and
+# what players assume for an untagged H.264 video.
+RGB_TO_YUV = np.array([
+    [0.256788, 0.504129, 0.097906, 16.0],
+    [-0.148223, -0.290993, 0.439216, 128.0],
+    [0.439216, -0.367789, -0.071427, 128.0],
+], np.float32)  # fmt: skip
+
+
+class EnlargedFrame:
+    """A frame enlarged to ``size`` (width, height; even), as I420 planes in one buffer
+    (:attr:`data`, (H * 3 / 2) x W uint8: Y, then U, then V), faces pasted at that size.
+
+    >>> canvas = EnlargedFrame((2694, 1516))
+    >>> canvas.draw(frame)                      # HxWx3 uint8 RGB, any size
+    >>> canvas.paste(face, box)                 # box in the enlarged frame's pixels
+    >>> writer.write(canvas.data)               # VideoWriter(..., pix_fmt="yuv420p")
+
+    :meth:`draw` converts the frame to Y'CbCr at its own size and enlarges each plane
+    (bicubic; U and V straight to the half-size chroma grid). :meth:`paste` enlarges
+    only the face's square (even-aligned) in RGB, exactly as the whole frame would be
+    (the same bicubic mapping as ``cv2.resize``), pastes with :func:`paste_face`, and
+    writes the square back (its chroma the mean of each 2x2 block). The buffer is reused
+    by the next :meth:`draw`.
+    """
+
+    def __init__(self, size: tuple[int, int]):
+        w, h = (int(v) for v in size)
+        if w < 2 or h < 2 or w % 2 or h % 2:
+            raise ValueError(f"an I420 frame needs an even size of at least 2x2, got {w}x{h}")
+        self.size = (w, h)
+        self.data = np.empty((h * 3 // 2, w), np.uint8)
+        flat = self.data.reshape(-1)
+        self.y = flat[: w * h].reshape(h, w)
+        self.u = flat[w * h : w * h * 5 // 4].reshape(h // 2, w // 2)
+        self.v = flat[w * h * 5 // 4 :].reshape(h // 2, w // 2)
+        self.image: np.ndarray | None = None
+
+    def draw(self, image: np.ndarray) -> None:
+        """Enlarge ``image`` (HxWx3 uint8 RGB) into the planes."""
+        w, h = self.size
+        self.image = np.ascontiguousarray(image)
+        y, u, v = cv2.split(cv2.transform(self.image, RGB_TO_YUV))
+        cv2.resize(y, (w, h), dst=self.y, interpolation=cv2.INTER_CUBIC)
+        cv2.resize(u, (w // 2, h // 2), dst=self.u, interpolation=cv2.INTER_CUBIC)
+        cv2.resize(v, (w // 2, h // 2), dst=self.v, interpolation=cv2.INTER_CUBIC)
+
+    def paste(self, face_rgb: np.ndarray, box: np.ndarray, feather: float = 0.2, colour: bool = True) -> None:
+        """:func:`paste_face` of ``face_rgb`` over ``box`` (xyxy, enlarged pixels)."""
+        w, h = self.size
+        x0, y0, side = _square_pixels(box)
+        rx0, ry0 = max(x0, 0) // 2 * 2, max(y0, 0) // 2 * 2
+        rx1, ry1 = min(w, (x0 + side + 1) // 2 * 2), min(h, (y0 + side + 1) // 2 * 2)
+        if rx1 <= rx0 or ry1 <= ry0:
+            return
+        sh, sw = self.image.shape[:2]
+        sx, sy = w / sw, h / sh
+        # dst pixel (X, Y) <- src ((X + 0.5) / sx - 0.5, ...), as cv2.resize maps them.
+        matrix = np.array([[1 / sx, 0, (rx0 + 0.5) / sx - 0.5], [0, 1 / sy, (ry0 + 0.5) / sy - 0.5]], np.float64)
+        region = cv2.warpAffine(self.image, matrix, (rx1 - rx0, ry1 - ry0),
+                                flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+        offset = np.array([rx0, ry0, rx0, ry0], np.float32)
+        paste_face(region, face_rgb, np.asarray(box, np.float32)[:4] - offset, feather, colour)
+        yuv = cv2.transform(region, RGB_TO_YUV)
+        half = ((rx1 - rx0) // 2, (ry1 - ry0) // 2)
+        self.y[ry0:ry1, rx0:rx1] = yuv[..., 0]
+        for c, plane in ((1, self.u), (2, self.v)):
+            plane[ry0 // 2 : ry1 // 2, rx0 // 2 : rx1 // 2] = cv2.resize(
+                np.ascontiguousarray(yuv[..., c]), half, interpolation=cv2.INTER_AREA)

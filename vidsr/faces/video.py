@@ -30,13 +30,15 @@ def track_video(
     progress: Progress | None = None,
     *,
     detector=None,
+    times: list[float] | None = None,
     **tracker_options,
 ) -> list[Track]:
     """Find and follow the faces in the video at ``path``.
 
     Runs the detector (:class:`TinyFaceDetector` with ``min_face`` and ``device``, or the
     ``detector`` you pass) every ``detect_every`` frames; ``tracker_options`` go to
-    :class:`FaceTracker`. ``progress`` is called after every frame. Raises
+    :class:`FaceTracker`. ``progress`` is called after every frame; ``times`` (a list),
+    when given, gets every frame's timestamp (seconds) appended. Raises
     :class:`vidsr.errors.MediaError` for a file that is not a readable video.
     """
     with VideoReader(path) as reader:
@@ -48,6 +50,8 @@ def track_video(
         expected = reader.info.num_frames
         for frame in reader:
             tracker.update(frame.index, frame.image)
+            if times is not None:
+                times.append(frame.time)
             if progress is not None:
                 progress(frame.index + 1, max(expected, frame.index + 1))
     return tracker.finish()

@@ -15,6 +15,8 @@ import numpy as np
 from vidsr.pipeline.timing import Clock
 from vidsr.pipeline.tracks import Face, smoothing_weights
 
+RAW_EVERY = 4  # flicker without smoothing is measured on the pairs of frames (f, f + 1), f a multiple of this
+
 
 class Batcher:
     """The frames waiting for their faces' batch and look-ahead, and the codes z_f.
@@ -23,7 +25,9 @@ class Batcher:
     ready (each ``(frame, faces)``, ``face.image`` = G(z~_f) and ``face.raw`` = G(z_f) set),
     in order. The model runs when ``batch`` faces are waiting or ``max_frames`` frames are
     held; :meth:`finish` returns the rest. ``heard[track]`` counts the faces encoded with a
-    voice code. ``raw``: compute G(z_f) unsmoothed too (to measure flicker)."""
+    voice code. ``raw``: compute G(z_f) unsmoothed too, to measure flicker: for the pairs
+    of frames (f, f + 1) with f a multiple of RAW_EVERY (a sample of the pairs: G runs
+    on 2 / RAW_EVERY more faces instead of twice as many); the others get ``raw`` None."""
 
     def __init__(self, model, voice, device, autocast, clock: Clock, *, batch: int, radius: int,
                  max_frames: int, raw: bool):
@@ -77,7 +81,7 @@ class Batcher:
             x_l = x_l.permute(0, 3, 1, 2).float() / 127.5 - 1
             z_a = self.voice.codes_for(chunk) if self.voice is not None else [None] * len(chunk)
             heard = [i for i, code in enumerate(z_a) if code is not None]
-            with self.clock("model"), self.autocast():
+            with self.clock("model"), torch.inference_mode(), self.autocast():
                 z = model.encode_lowres(x_l).float()
                 if len(heard) == len(chunk):
                     z = model.fuse(z, torch.stack(z_a)).float()
@@ -110,11 +114,17 @@ class Batcher:
 
         for i in range(0, len(faces), self.batch):
             chunk = faces[i:i + self.batch]
-            with self.clock("model"), self.autocast():
+            with self.clock("model"), torch.inference_mode(), self.autocast():
                 z = torch.stack([self._smoothed(f) for f in chunk])
                 images = to_uint8(self.model.generate(z))
-                raws = images
+                raws = list(images)
                 if self.radius and self.raw:
-                    raws = to_uint8(self.model.generate(torch.stack([f.z for f in chunk])))
+                    sampled = [i for i, f in enumerate(chunk) if f.frame % RAW_EVERY < 2]
+                    raws = [None] * len(chunk)
+                    if sampled:
+                        for i, raw in zip(sampled, to_uint8(self.model.generate(torch.stack([chunk[i].z for i in sampled])))):
+                            raws[i] = raw
+                elif not self.raw:
+                    raws = [None] * len(chunk)
             for f, image, raw in zip(chunk, images, raws):
                 f.image, f.raw = image, raw

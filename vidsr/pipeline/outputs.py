@@ -35,23 +35,32 @@ class Outputs:
     """The overlay video and the per-track videos of one run, written as frames are ready.
 
     Every writer is atomic; anything already finished is deleted again by :meth:`discard`
-    when the run fails, so a failed video leaves no outputs behind.
+    when the run fails, so a failed video leaves no outputs behind. ``times``: every
+    frame's timestamp (pass 1): the videos show each frame at its own time (a track's
+    video from its first frame's), so a variable-frame-rate video stays in step with its
+    sound.
     """
 
     def __init__(self, stack: contextlib.ExitStack, path: str, outdir: Path, stem: str, info,
-                 tracks: dict, resolution: int, compare: bool, audio_cut: bool):
+                 tracks: dict, resolution: int, compare: bool, audio_cut: bool, times: list[float] | None = None):
         self.stack, self.path, self.outdir, self.stem, self.info = stack, path, outdir, stem, info
         self.tracks, self.resolution, self.compare, self.audio_cut = tracks, resolution, compare, audio_cut
+        self.times = times or None
         self.writers: dict[int, object] = {}
         self.finished: list[Path] = []
         self.overlay = None
 
-    def open_overlay(self, size: tuple[int, int]) -> Path:
+    def open_overlay(self, size: tuple[int, int], yuv: bool = False) -> Path:
+        """The overlay's writer, of RGB frames of ``size``, or with ``yuv`` of I420 frames
+        (of ``size`` made even)."""
         from vidsr.media import VideoWriter
 
         target = self.outdir / f"{self.stem}.overlay.mp4"
+        if yuv:
+            size = (size[0] // 2 * 2, size[1] // 2 * 2)
         self.overlay = self.stack.enter_context(
-            VideoWriter(target, *size, self.info.fps, audio_from=self.path if self.info.has_audio else None))
+            VideoWriter(target, *size, self.info.fps, audio_from=self.path if self.info.has_audio else None,
+                        times=self.times, pix_fmt="yuv420p" if yuv else "rgb24"))
         return target
 
     def track_name(self, track_id: int) -> str:
@@ -67,10 +76,17 @@ class Outputs:
             if self.audio_cut:
                 audio = self.outdir / f".{self.stem}.track-{face.track}.audio.partial.wav"
                 self.stack.callback(_remove, audio)
-                _cut_audio(self.path, audio, face.time, len(track.frames) / self.info.fps)
+                length = len(track.frames) / self.info.fps
+                if self.times is not None and track.last < len(self.times):
+                    length = self.times[track.last] - self.times[track.first] + 1 / self.info.fps
+                _cut_audio(self.path, audio, face.time, length)
             width = self.resolution * (2 if self.compare else 1)
+            times = None
+            if self.times is not None and track.last < len(self.times):
+                times = [t - self.times[track.first] for t in self.times[track.first:track.last + 1]]
             writer = self.stack.enter_context(VideoWriter(
-                self.outdir / self.track_name(face.track), width, self.resolution, self.info.fps, audio_from=audio))
+                self.outdir / self.track_name(face.track), width, self.resolution, self.info.fps, audio_from=audio,
+                times=times))
             self.writers[face.track] = writer
         image = face.image
         if self.compare:

@@ -48,12 +48,12 @@ def track_rows(selection, *, voice_frames: dict, stretches, track_videos: dict, 
 
 def mean_flicker(flicker: dict) -> dict:
     """The flicker of all tracks together, raw and smoothed."""
-    pairs = sum(f.pairs for f in flicker.values())
-
-    def mean(key: str) -> float | None:
+    def mean(key: str, count: str) -> float | None:
+        pairs = sum(getattr(f, count) for f in flicker.values())
         return round(sum(getattr(f, key) for f in flicker.values()) / pairs, 3) if pairs else None
 
-    return {"raw": mean("total_raw"), "smoothed": mean("total"),
+    return {"raw": mean("total_raw", "raw_pairs"), "smoothed": mean("total", "pairs"),
+            "pairs": sum(f.pairs for f in flicker.values()), "raw_pairs": sum(f.raw_pairs for f in flicker.values()),
             "unit": "mean |change| between consecutive faces of a track, 0-255"}
 
 

@@ -25,25 +25,31 @@ class Face:
 
 @dataclass
 class Flicker:
-    """Mean absolute change (0-255) between consecutive faces of a track."""
+    """Mean absolute change (0-255) between consecutive faces of a track: of the faces
+    written (``smoothed``, every pair) and of G(z_f) before smoothing (``raw``: over the
+    pairs where both faces have one, ``raw_pairs``; the pipeline samples them)."""
 
     previous: np.ndarray | None = None
     previous_raw: np.ndarray | None = None
     total: float = 0.0
     total_raw: float = 0.0
     pairs: int = 0
+    raw_pairs: int = 0
 
-    def add(self, image: np.ndarray, raw: np.ndarray) -> None:
+    def add(self, image: np.ndarray, raw: np.ndarray | None) -> None:
         if self.previous is not None:
             self.total += float(np.abs(image.astype(np.int16) - self.previous).mean())
-            self.total_raw += float(np.abs(raw.astype(np.int16) - self.previous_raw).mean())
             self.pairs += 1
+            if raw is not None and self.previous_raw is not None:
+                self.total_raw += float(np.abs(raw.astype(np.int16) - self.previous_raw).mean())
+                self.raw_pairs += 1
         self.previous, self.previous_raw = image, raw
 
     def as_dict(self) -> dict:
         if not self.pairs:
             return {"raw": None, "smoothed": None, "pairs": 0}
-        return {"raw": round(self.total_raw / self.pairs, 3), "smoothed": round(self.total / self.pairs, 3), "pairs": self.pairs}
+        raw = round(self.total_raw / self.raw_pairs, 3) if self.raw_pairs else None
+        return {"raw": raw, "smoothed": round(self.total / self.pairs, 3), "pairs": self.pairs}
 
 
 def smoothing_weights(radius: int) -> np.ndarray:

@@ -143,8 +143,9 @@ def enhance_into(
     # The voice a: this video's, another file's, or none (E_l only).
     voice, voice_source = open_voice(path, info, audio, model, dev, autocast, clock, warning) if use_audio else (None, None)
     # Pass 1: find and follow the faces; choose those to replace, and whose voice each hears.
+    times: list[float] = []  # every frame's timestamp: the outputs keep them (variable frame rates)
     tracks, frames_read = find_tracks(path, info, detector or make_detector(dev, face_range), detect_every, clock,
-                                      progress, warning)
+                                      progress, warning, times)
     selection = select_tracks(tracks, face_range, model.preset.lowres, path, warning)
     chosen = selection.chosen
     voice, stretches, speech = whose_voice(voice, voice_source, voice_to, chosen, path, info.fps, model, dev,
@@ -157,12 +158,12 @@ def enhance_into(
     outputs: dict[str, object] = {}
     with contextlib.ExitStack() as stack:
         out = Outputs(stack, path, outdir, stem, info, chosen, model.preset.resolution, compare,
-                      audio_cut=info.has_audio and mode != "overlay")
+                      audio_cut=info.has_audio and mode != "overlay", times=times)
         if voice is not None:
             stack.callback(voice.close)
         try:
             if chosen and mode in ("both", "overlay"):
-                outputs["overlay"] = out.open_overlay(size).name
+                outputs["overlay"] = out.open_overlay(size, yuv=not inset).name
             render = Renderer(out, clock, info, size, model.preset.resolution, inset=inset,
                               tracks=mode in ("both", "tracks"), flicker=flicker if measure_flicker else None,
                               on_face=on_face, progress=progress)
@@ -217,10 +218,11 @@ def check_input(path: str, outdir: Path, scale: float | None, mode: str):
 
 
 def find_tracks(path: str, info, detector, detect_every: int, clock: Clock, progress: Progress | None,
-                warning: Callable[[str], None]) -> tuple[list, int]:
+                warning: Callable[[str], None], times: list[float] | None = None) -> tuple[list, int]:
     """Pass 1: the face tracks of the video (:func:`vidsr.faces.track_video`, one frame at
-    a time) and the number of frames read. MediaError when no frame decodes; a warning
-    when far fewer frames are read than the container announces."""
+    a time) and the number of frames read (``times``: every frame's timestamp is appended).
+    MediaError when no frame decodes; a warning when far fewer frames are read than the
+    container announces."""
     from vidsr.faces import track_video
 
     frames_read = 0
@@ -233,7 +235,7 @@ def find_tracks(path: str, info, detector, detect_every: int, clock: Clock, prog
 
     with clock("decode"):
         tracks = track_video(path, detect_every=detect_every, detector=TimedDetector(detector, clock),
-                             progress=tracking)
+                             progress=tracking, times=times)
     if frames_read == 0:
         raise MediaError(f"'{path}': no frame could be decoded")
     if info.num_frames and frames_read < info.num_frames - max(2, 0.02 * info.num_frames):
