@@ -1,9 +1,12 @@
 """Files that appear whole or not at all.
 
-Everything vidsr writes (weights, checkpoints, shards, reports, pictures, sound) is first
-written under a hidden temporary name beside its target, ``.NAME.partial``, and then renamed
-into place (``os.replace`` is atomic within a file system): a reader, or a run killed
-half-way, sees the old file or the complete new one, never a torn one.
+The files vidsr writes whole (weights, checkpoints, shards, reports, pictures, sound) are
+first written under a hidden temporary name beside their target, ``.NAME.partial`` (videos:
+``.NAME.partial.mp4``, then ``.NAME.muxing.mp4`` while the sound is added, by
+:class:`vidsr.media.VideoWriter`), and then renamed into place (``os.replace`` is atomic
+within a file system): a reader, or a run killed half-way, sees the old file or the complete
+new one, never a torn one. Not so a training run's logs: ``stats.jsonl`` grows a line at a
+time, and ``options.json`` is written in place.
 
 A run that writes into a folder holds the folder's lock (:func:`folder_lock`), so two runs
 never write the same temporaries at once, and it first sweeps away the temporaries a run

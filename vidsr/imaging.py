@@ -20,6 +20,14 @@ def center_square(rgb: np.ndarray) -> np.ndarray:
     return rgb[y:y + s, x:x + s]
 
 
+def resize_square(rgb: np.ndarray, size: int) -> np.ndarray:
+    """Square uint8 RGB resized to size x size: area averaging down, bicubic up."""
+    if rgb.shape[0] == size and rgb.shape[1] == size:
+        return rgb
+    interp = cv2.INTER_AREA if rgb.shape[0] > size else cv2.INTER_CUBIC
+    return cv2.resize(rgb, (size, size), interpolation=interp)
+
+
 def to_uint8(img: torch.Tensor) -> np.ndarray:
     """[3,H,W] or [B,3,H,W] in [-1,1] -> HxWx3 / BxHxWx3 uint8 RGB."""
     x = ((img.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()

@@ -12,6 +12,7 @@ from typing import Optional
 
 import typer
 
+from vidsr.faces import DETECT_EVERY
 from vidsr.files import write_json
 
 
@@ -21,7 +22,7 @@ def detect(
         None, "--json", help="Also write the tracks (frames, boxes, sizes) to this JSON file."
     ),
     detect_every: int = typer.Option(
-        5, "--detect-every", min=1, help="Run the detector every N frames; follow the faces in between."
+        DETECT_EVERY, "--detect-every", min=1, help="Run the detector every N frames; follow the faces in between."
     ),
     min_face: int = typer.Option(
         8, "--min-face", min=4, help="Smallest face to find, in pixels (smaller is slower)."

@@ -10,6 +10,7 @@ from typing import List, Optional
 import typer
 
 from vidsr.cli import options
+from vidsr.faces import DETECT_EVERY
 from vidsr.files import write_text
 
 
@@ -93,7 +94,7 @@ def enhance(
     compare: bool = typer.Option(False, "--compare", help="Face videos show the low-res input beside the result."),
     face_range: Optional[str] = typer.Option(None, "--face-range", help="Replace faces MIN:MAX px wide (default 1:16, i.e. up to twice the model's 8 px input)."),
     smooth: float = typer.Option(0.4, "--smooth", min=0, help="Seconds over which each face's latent code is averaged (0: off)."),
-    detect_every: int = typer.Option(5, "--detect-every", min=1, help="Run the face detector every N frames; follow faces in between."),
+    detect_every: int = typer.Option(DETECT_EVERY, "--detect-every", min=1, help="Run the face detector every N frames; follow faces in between."),
     device: str = typer.Option("auto", "--device", callback=options.device, help="auto | cpu | cuda (auto: a GPU if there is one)."),
     half: bool = typer.Option(False, "--half", help="Run the model in bf16/fp16 (faster on GPUs)."),
     batch: int = typer.Option(64, "--batch", min=1, help="Faces per model call."),

@@ -7,6 +7,7 @@ from typing import List, Optional
 
 import typer
 
+from vidsr.data import HR_SIZE
 KINDS = ("auto", "photos", "lfw", "voxceleb2", "videos")
 PHOTO_KINDS = ("photos", "lfw")
 
@@ -15,7 +16,7 @@ def prepare(
     sources: List[Path] = typer.Argument(..., metavar="SOURCE", help="Folders of face photos (UTKFace-style, or LFW-style: person folders + labels.csv; several make one set), or one VoxCeleb2-style ID/VIDEO/CLIP.mp4 tree or folder of videos."),
     out: Path = typer.Option(..., "-o", "--out", help="Folder to write the prepared set to (replaced if it holds one)."),
     kind: str = typer.Option("auto", help="photos|lfw|voxceleb2|videos|auto"),
-    hr_size: int = typer.Option(128, help="Side of the high-resolution faces, in pixels."),
+    hr_size: int = typer.Option(HR_SIZE, help="Side of the high-resolution faces, in pixels."),
     voices: str = typer.Option("real", help="Photos: real (speakers of --speech, of the face's gender and age group), made (espeak-ng) or mixed (half each)."),
     speech: Optional[Path] = typer.Option(None, help="Photos, real voices: folder of speakers.csv + SPEAKER.opus (default: speechocean762 beside the first source)."),
     framing: str = typer.Option("tight", help="LFW-style photos: tight (UTKFace's framing, 1.2 detector-box widths), loose (1.7) or a scale in box widths."),

@@ -11,10 +11,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vidsr.data.shards import resize_face
 from vidsr.data.splits import is_test_identity
 from vidsr.errors import VidsrError
-from vidsr.imaging import read_rgb
+from vidsr.imaging import read_rgb, resize_square
 from vidsr.media.suffixes import IMAGE_SUFFIXES
 
 
@@ -45,7 +44,7 @@ def load_face_images(source: Path, size: int, include_test: bool = False, limit:
             # once. Faces are told apart by their pixels, so several photos of one person stay.
             hr = tensors["hr"].numpy()
             hr = hr[_unseen(hr, faces_seen)]
-            chunks.append(np.stack([resize_face(im, size) for im in hr]) if len(hr) else np.zeros((0, size, size, 3), np.uint8))
+            chunks.append(np.stack([resize_square(im, size) for im in hr]) if len(hr) else np.zeros((0, size, size, 3), np.uint8))
             seen += len(hr)
             if limit and seen >= limit:
                 break
@@ -56,7 +55,7 @@ def load_face_images(source: Path, size: int, include_test: bool = False, limit:
             files = [p for p in files if not is_test_identity(p.name)]
         files = files[:limit] if limit else files
         faces = [read_rgb(p) for p in files]
-        arr = np.stack([resize_face(f, size) for f in faces if f is not None]) if files else np.zeros((0, size, size, 3), np.uint8)
+        arr = np.stack([resize_square(f, size) for f in faces if f is not None]) if files else np.zeros((0, size, size, 3), np.uint8)
     else:
         raise VidsrError(f"no training data at {source} (expected a folder of face images or a prepared set)")
     if len(arr) == 0:

@@ -17,7 +17,14 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from typing import Callable, Iterable, TypeVar
+from collections import defaultdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable, TypeVar
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from vidsr.data.sources import Photo, VideoClip
 
 T = TypeVar("T")
 
@@ -62,3 +69,61 @@ def split_of(identity: str, clip: str, test_fraction: float = TEST_FRACTION) -> 
     if is_test_identity(identity, test_fraction):
         return "test"
     return "d1" if _unit("clip:" + identity + "/" + clip) < 0.5 else "d2"
+
+
+def _people(items: Iterable[T]) -> list[tuple[str, list[T], bool]]:
+    """(identity, its items, whether it is held out for testing), in first-seen order."""
+    by_identity: dict[str, list[T]] = defaultdict(list)
+    for item in items:
+        by_identity[item.identity].append(item)
+    return [(identity, own, is_test_identity(identity)) for identity, own in by_identity.items()]
+
+
+def photo_sides(photos: list[Photo]) -> dict[Path, str]:
+    """Where each photo's clips go: 'test' (test people), 'd1' or 'd2' (a person with several
+    photos: their photos, in a hashed order, alternate between D1 and D2 from a hashed side,
+    so D1 and D2 hold different photos of them) or 'both' (a person's only photo: its clips
+    alternate between D1 and D2)."""
+    sides = {}
+    for identity, own, test in _people(photos):
+        if test:
+            sides.update({p.path: "test" for p in own})
+        elif len(own) == 1:
+            sides[own[0].path] = "both"
+        else:
+            sides.update({p.path: side for p, side in alternate(identity, own, lambda p: "photo:" + p.name)})
+    return sides
+
+
+def photo_clip_splits(side: str, identity: str, clips: int, rng: np.random.Generator) -> list[str]:
+    """The split of each clip of a photo on `side` (see photo_sides)."""
+    first = int(rng.integers(2))  # alternate d1/d2 from a random side, so the halves balance
+    if side != "both":
+        return [side] * clips
+    if clips == 1:
+        return [split_of(identity, "0")]
+    return [("d1", "d2")[(first + k) % 2] for k in range(clips)]
+
+
+def assign_splits(clips: list[VideoClip]) -> dict[Path, str]:
+    """The split of every clip: D1/D2 by video, by clip when a person has one video.
+
+    Test identities go to "test" whole. A training identity's videos (or, with a single
+    video, its clips) are put in a hashed order and alternated between D1 and D2, so that
+    everyone with two or more lands in both with different material. A person with a single
+    clip goes to D1 or D2 whole (splits.split_of), to keep D1 and D2 samples apart.
+    """
+    out = {}
+    for identity, own, test in _people(clips):
+        if test:
+            out.update({c.path: "test" for c in own})
+            continue
+        videos = {c.video for c in own}
+        if len(videos) >= 2:
+            side = dict(alternate(identity, videos, lambda v: "video:" + v))
+            out.update({c.path: side[c.video] for c in own})
+        elif len(own) >= 2:
+            out.update({c.path: side for c, side in alternate(identity, own, lambda c: "clip:" + c.video + "/" + c.clip)})
+        else:
+            out[own[0].path] = split_of(identity, own[0].clip)
+    return out

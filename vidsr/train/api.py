@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+from vidsr.data.shards import check_shards  # noqa: F401 (cli/evaluate and tests import it from here too)
 from vidsr.errors import VidsrError
 from vidsr.models.presets import get_preset
 from vidsr.train.context import TrainContext
@@ -29,28 +30,6 @@ def stage_class(name: str):
 
 # Stages that can read a plain folder of face photos; the others need a prepared set.
 PHOTO_STAGES = ("generator", "highres")
-
-
-def check_shards(root: Path) -> dict:
-    """The meta of the prepared set at ``root`` (:func:`vidsr.data.shards.open_set`), after
-    checking that every shard opens as safetensors with faces in it: a truncated or
-    foreign shard is one line naming the file, before any training or evaluation."""
-    from safetensors import SafetensorError, safe_open
-
-    from vidsr.data.shards import SHARDS, open_set
-
-    meta = open_set(root)
-    for split in meta["splits"].values():
-        for name in split["shards"]:
-            path = Path(root) / SHARDS / name
-            try:
-                with safe_open(str(path), framework="np") as f:
-                    missing = {"hr", "identity"} - set(f.keys())
-            except (SafetensorError, OSError) as e:
-                raise VidsrError(f"corrupt shard {path} ({e}); run vidsr prepare again") from None
-            if missing:
-                raise VidsrError(f"corrupt shard {path} (no {', '.join(sorted(missing))}); run vidsr prepare again")
-    return meta
 
 
 def check_data(names: tuple[str, ...], data: Path | None) -> None:
