@@ -23,7 +23,7 @@ FLOORS = (
     ("data",),  # training sets: sources, splits, shards
     ("models", "faces", "audio", "weights"),  # the networks; finding faces; voice features; model files
     ("media", "imaging", "files", "devices"),  # ffmpeg I/O; image helpers; atomic files; devices and precision
-    ("errors",),  # the exceptions everything raises
+    ("errors", "lazy"),  # the exceptions everything raises; attributes imported on first use
 )
 
 # The only imports between parts of one floor.

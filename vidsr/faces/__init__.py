@@ -6,7 +6,7 @@
 - :func:`square_box` and :func:`crop_face` cut a face out for the super-resolution model.
 """
 
-from importlib import import_module
+from vidsr.lazy import lazy_attributes
 
 DETECT_EVERY = 5  # frames between two detector passes (the tracker follows the faces in between)
 FULL_EVERY = 25  # frames between two passes over the whole frame (between them: only around the faces followed)
@@ -20,31 +20,6 @@ _WHERE = {
     "iou_matrix": "track", "rts_smooth": "track",
     "faces_by_frame": "video", "iter_tracked_frames": "video", "track_video": "video",
 }
+__getattr__ = lazy_attributes(__name__, _WHERE)
 
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(import_module(f"vidsr.faces.{_WHERE[name]}"), name)
-    raise AttributeError(f"module 'vidsr.faces' has no attribute {name!r}")
-
-
-__all__ = [
-    "DETECT_EVERY",
-    "FULL_EVERY",
-    "SEARCH_GROW",
-    "BoxKalman",
-    "Detection",
-    "FaceTracker",
-    "KalmanParams",
-    "TinyFaceDetector",
-    "Track",
-    "crop_face",
-    "faces_by_frame",
-    "iou_matrix",
-    "iter_tracked_frames",
-    "resize_image",
-    "rts_smooth",
-    "square_box",
-    "track_video",
-    "training_crop_box",
-]
+__all__ = ["DETECT_EVERY", "FULL_EVERY", "SEARCH_GROW", *_WHERE]

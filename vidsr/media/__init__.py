@@ -10,8 +10,7 @@ Every failure a user can cause raises :class:`vidsr.errors.MediaError` (or
 :class:`vidsr.errors.NoAudioError`) with a one-line message.
 """
 
-from importlib import import_module
-
+from vidsr.lazy import lazy_attributes
 from vidsr.media.ffmpeg import ffmpeg_exe, run_ffmpeg
 from vidsr.media.probe import VideoInfo, probe  # (eager: the name probe is also the module's)
 
@@ -20,25 +19,6 @@ _WHERE = {
     "SAMPLE_RATE": "audio", "AudioStream": "audio", "audio_length": "audio", "load_audio": "audio", "save_wav": "audio",
     "Frame": "reader", "VideoReader": "reader", "VideoWriter": "writer",
 }
+__getattr__ = lazy_attributes(__name__, _WHERE)
 
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(import_module(f"vidsr.media.{_WHERE[name]}"), name)
-    raise AttributeError(f"module 'vidsr.media' has no attribute {name!r}")
-
-
-__all__ = [
-    "SAMPLE_RATE",
-    "AudioStream",
-    "Frame",
-    "VideoInfo",
-    "VideoReader",
-    "VideoWriter",
-    "audio_length",
-    "ffmpeg_exe",
-    "load_audio",
-    "probe",
-    "run_ffmpeg",
-    "save_wav",
-]
+__all__ = ["VideoInfo", "ffmpeg_exe", "probe", "run_ffmpeg", *_WHERE]

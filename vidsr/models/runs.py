@@ -56,6 +56,10 @@ RUN_NETWORKS = (
 )
 
 
+# The run folder each network a later stage reads frozen comes from (D: the generator's discriminator).
+TRAINED_IN = {"G": "generator", "D": "generator", "E_h": "highres", "E_l": "lowres", "E_a": "audio"}
+
+
 def variant(name: str) -> Variant:
     """The fusion variant of a run folder's name; KeyError for another name."""
     return {v.name: v for v in VARIANTS}[name]

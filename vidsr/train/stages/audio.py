@@ -22,7 +22,7 @@ from torch import nn
 
 from vidsr.audio.spectrogram import log_spectrogram
 from vidsr.train.context import TrainContext
-from vidsr.train.stages.common import Batches, adam, build, fixed_samples, flip_average, frozen, warm_start
+from vidsr.train.stages.common import Batches, adam, build, fixed_samples, flip_average, trained, warm_start
 
 
 class AudioStage:
@@ -33,8 +33,7 @@ class AudioStage:
         o = ctx.options
         self.batch_size = int(o["batch"])
         self.augment = bool(o["augment"])
-        self.G = frozen(ctx, "generator", ("G",))["G"]
-        self.E_h = frozen(ctx, "highres", ("E_h",))["E_h"]
+        self.G, self.E_h = trained(ctx, "G", "E_h")
         self.E_a = build("E_a", ctx)
         started = warm_start(ctx, {"E_a": self.E_a})
         self.gender_weight = float(o["gender_weight"])

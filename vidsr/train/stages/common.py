@@ -18,7 +18,7 @@ from vidsr.errors import VidsrError
 from vidsr.imaging import downsample
 from vidsr.models.build import build_network
 from vidsr.models.io import load_networks
-from vidsr.models.runs import weights_file
+from vidsr.models.runs import TRAINED_IN, weights_file
 from vidsr.train.context import TrainContext
 
 N_SAMPLES = 8
@@ -37,6 +37,15 @@ def frozen(ctx: TrainContext, stage: str, names: tuple[str, ...]) -> dict[str, n
     nets = {n: build(n, ctx) for n in names}
     load_networks(path, nets)
     return {n: m.eval().requires_grad_(False) for n, m in nets.items()}
+
+
+def trained(ctx: TrainContext, *names: str) -> list[nn.Module]:
+    """The networks ``names``, each from the run folder that trains it
+    (:data:`vidsr.models.runs.TRAINED_IN`), frozen (:func:`frozen`), loaded in that order."""
+    nets: dict[str, nn.Module] = {}
+    for stage in dict.fromkeys(TRAINED_IN[n] for n in names):
+        nets.update(frozen(ctx, stage, tuple(n for n in names if TRAINED_IN[n] == stage)))
+    return [nets[n] for n in names]
 
 
 class Batches:

@@ -34,7 +34,7 @@ from vidsr.errors import VidsrError
 from vidsr.imaging import downsample, upsample_nearest
 from vidsr.models.runs import variant_name, weights_file
 from vidsr.train.context import TrainContext
-from vidsr.train.stages.common import Batches, LowResInputs, adam, build, fixed_samples, frozen
+from vidsr.train.stages.common import Batches, LowResInputs, adam, build, fixed_samples, trained
 
 AMBIGUOUS_STREAM = 73  # keeps the choice of ambiguous inputs apart from every other seeded stream
 
@@ -66,10 +66,7 @@ class FusionStage:
         self.finetune_audio = bool(o["finetune_audio"])
         self.name = variant_name(self.layers, self.finetune_audio)
         self.fusion_key = "F" if self.layers == 1 else "F_3"
-        self.G = frozen(ctx, "generator", ("G",))["G"]
-        self.E_h = frozen(ctx, "highres", ("E_h",))["E_h"]
-        self.E_l = frozen(ctx, "lowres", ("E_l",))["E_l"]
-        self.E_a = frozen(ctx, "audio", ("E_a",))["E_a"]
+        self.G, self.E_h, self.E_l, self.E_a = trained(ctx, "G", "E_h", "E_l", "E_a")
         self.F = build(self.fusion_key, ctx)
         ctx.replicate(self.F)
         params = list(self.F.parameters())

@@ -12,7 +12,7 @@ import torch
 
 from vidsr.train.context import TrainContext
 from vidsr.train.perceptual import build_perceptual
-from vidsr.train.stages.common import ImageBatches, adam, build, flip_average, frozen
+from vidsr.train.stages.common import ImageBatches, adam, build, flip_average, trained
 
 
 class HighResStage:
@@ -22,8 +22,7 @@ class HighResStage:
         self.ctx = ctx
         o = ctx.options
         self.batch_size = int(o["batch"])
-        nets = frozen(ctx, "generator", ("G", "D"))
-        self.G, D = nets["G"], nets["D"]
+        self.G, D = trained(ctx, "G", "D")
         self.loss_feat = build_perceptual(D, o.get("vgg16")).to(ctx.device)
         self.E_h = build("E_h", ctx)
         ctx.replicate(self.E_h)

@@ -14,7 +14,7 @@ import torch
 
 from vidsr.imaging import upsample_nearest
 from vidsr.train.context import TrainContext
-from vidsr.train.stages.common import Batches, LowResInputs, adam, build, code_and_sr_loss, fixed_samples, frozen, warm_start
+from vidsr.train.stages.common import Batches, LowResInputs, adam, build, code_and_sr_loss, fixed_samples, trained, warm_start
 
 
 class LowResStage:
@@ -25,8 +25,7 @@ class LowResStage:
         o = ctx.options
         self.batch_size = int(o["batch"])
         self.lam = float(o["lambda"])
-        self.G = frozen(ctx, "generator", ("G",))["G"]
-        self.E_h = frozen(ctx, "highres", ("E_h",))["E_h"]
+        self.G, self.E_h = trained(ctx, "G", "E_h")
         self.E_l = build("E_l", ctx)
         started = warm_start(ctx, {"E_l": self.E_l})
         ctx.replicate(self.E_l)
