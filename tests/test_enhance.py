@@ -368,3 +368,82 @@ def test_enlarged_frame_in_i420_is_the_rgb_overlay():
     assert np.abs(canvas.y.astype(int) - cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)[:380]).mean() < 0.5
     with pytest.raises(ValueError, match="even size"):
         EnlargedFrame((675, 380))
+
+
+# --- the paths a GPU takes, exercised on the CPU -----------------------------------------
+
+
+def test_half_precision_picks_fp16_on_a_gpu_without_bf16(monkeypatch):
+    import types
+    import warnings
+
+    import torch
+
+    from vidsr.devices import half_autocast
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "CUDA is not available": the context is only inspected
+        ctx = half_autocast(types.SimpleNamespace(type="cuda"), True)()
+    assert (ctx.device, ctx.fast_dtype) == ("cuda", torch.float16)
+    assert half_autocast(torch.device("cpu"), True)().fast_dtype == torch.bfloat16
+    assert half_autocast(torch.device("cuda"), False)().__class__.__name__ == "nullcontext"
+
+
+def test_half_batches_run_in_half_precision_and_give_float_codes_and_uint8_faces(model):
+    """--half: E_l, F and G run under autocast (bf16 on the CPU, as fp16/bf16 on a GPU);
+    the codes are kept in float32 (smoothing, history) and the faces come out as uint8,
+    close to the fp32 ones; a batch with voices for some faces only keeps z_l for the rest."""
+    import torch
+
+    from vidsr.devices import half_autocast
+    from vidsr.pipeline.batcher import Batcher
+    from vidsr.pipeline.timing import Clock
+    from vidsr.pipeline.tracks import Face
+
+    class Voice:  # a voice code for even frames only
+        def codes_for(self, faces):
+            return [torch.zeros(model.preset.num_ws, model.preset.z_dim) if f.frame % 2 == 0 else None for f in faces]
+
+    class Frame:
+        def __init__(self, index):
+            self.index = index
+
+    rng = np.random.default_rng(0)
+    crops = rng.integers(0, 256, (12, model.preset.lowres, model.preset.lowres, 3), dtype=np.uint8)
+    dtypes = []
+    hook = model.G.register_forward_hook(lambda module, args, out: dtypes.append(out.dtype))
+    try:
+        results = {}
+        for half in (False, True):
+            batcher = Batcher(model, Voice(), torch.device("cpu"), half_autocast(torch.device("cpu"), half), Clock(),
+                              batch=5, radius=2, max_frames=64, raw=True)
+            ready = []
+            for i in range(12):
+                face = Face(0, i, i / 25, np.array([0, 0, 8, 8], np.float32), crops[i])
+                ready += batcher.add(Frame(i), [face])
+            ready += batcher.finish()
+            faces = [f for _, fs in ready for f in fs]
+            assert [f.frame for f in faces] == list(range(12))
+            assert all(f.z.dtype == torch.float32 for f in faces)
+            assert all(f.image.dtype == np.uint8 and f.image.shape == (model.preset.resolution,) * 2 + (3,) for f in faces)
+            assert batcher.heard[0] == 6
+            results[half] = np.stack([f.image for f in faces]).astype(int)
+    finally:
+        hook.remove()
+    assert torch.bfloat16 in dtypes and torch.float32 in dtypes  # G ran in both precisions
+    assert np.abs(results[True] - results[False]).mean() < 8
+
+
+def test_a_gpu_asked_for_on_a_machine_without_one_is_one_line_error():
+    import torch
+
+    from vidsr.devices import pick_device
+    from vidsr.pipeline import make_detector
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(VidsrError, match="not available"):
+        make_detector(torch.device("cuda"), None)
+    with pytest.raises(VidsrError, match="no CUDA GPU"):
+        pick_device("cuda")

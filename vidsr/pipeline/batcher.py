@@ -34,6 +34,7 @@ class Batcher:
         self.model, self.voice, self.device, self.autocast, self.clock = model, voice, device, autocast, clock
         self.batch, self.radius, self.max_frames, self.raw = batch, radius, max_frames, raw
         self.weights = smoothing_weights(radius)
+        self._weights = None  # the same, as a tensor on the device
         self.pending: deque[tuple[object, list[Face]]] = deque()
         self.history: dict[int, dict[int, object]] = {}  # z_f by frame, per track
         self.heard: Counter = Counter()
@@ -102,7 +103,13 @@ class Batcher:
             return face.z
         codes = self.history[face.track]
         frames = [g for g in range(face.frame - radius, face.frame + radius + 1) if g in codes]
-        w = torch.tensor(self.weights[[g - face.frame + radius for g in frames]], device=self.device)
+        if self._weights is None:  # on the model's device once, not one copy per face (a GPU's)
+            self._weights = torch.from_numpy(self.weights).to(self.device)
+        first = frames[0] - face.frame + radius
+        if frames[-1] - frames[0] == len(frames) - 1:  # consecutive (a track has no gaps): a slice
+            w = self._weights[first:first + len(frames)]
+        else:
+            w = self._weights[torch.tensor([g - face.frame + radius for g in frames], device=self.device)]
         z = torch.stack([codes[g] for g in frames])
         return (w[:, None, None] * z).sum(0) / w.sum()
 
