@@ -65,6 +65,42 @@ def _photo_job(job: tuple) -> tuple:
     return photo, hr, [(s, synthesize(voice, sentence, own)) for s, sentence in zip(splits, sentences)], voice
 
 
+def _check_options(sources: list[Path], voices: str, voices_per_person: int, framing: str | float) -> float:
+    """VidsrError for options :func:`prepare_photos` cannot use (before any work: made voices
+    need espeak-ng at once); the crop scale of ``framing``."""
+    from vidsr.data.lfw import framing_scale, is_lfw
+    from vidsr.data.voices import espeak_exe
+    from vidsr.faces.crop import TRAINING_CROP_SCALE
+
+    if not sources:
+        raise VidsrError("no photo folders given")
+    if voices not in VOICE_KINDS:
+        raise VidsrError(f"voices must be one of {', '.join(VOICE_KINDS)}, got {voices!r}")
+    if voices_per_person < 1:
+        raise VidsrError("voices_per_person must be at least 1")
+    scale = framing_scale(framing)
+    for folder in sources:
+        if not folder.is_dir():
+            raise VidsrError(f"no folder of face photos at {folder}")
+        if scale != TRAINING_CROP_SCALE and not is_lfw(folder):
+            raise VidsrError(f"{folder}: UTKFace-style photos are cropped tight already; --framing {framing} needs LFW-style sources only")
+    if len({f.resolve() for f in sources}) < len(sources):
+        raise VidsrError("the same photo folder is given twice")
+    if voices != "real":
+        espeak_exe()  # fail at once, not after the first photo
+    return scale
+
+
+def _real_voices(speech: str | os.PathLike | None, sources: list[Path]):
+    """The speakers of ``speech`` (default: speechocean762 beside the first source)."""
+    from vidsr.data.real_voices import RealVoices
+
+    speech = Path(speech) if speech is not None else default_speech_folder(sources)
+    if not speech.is_dir():
+        raise VidsrError(f"real voices need a folder of speakers at {speech}: pass --speech FOLDER, or --voices made")
+    return RealVoices(speech)
+
+
 def prepare_photos(
     sources: str | os.PathLike | list,
     out: str | os.PathLike,
@@ -94,36 +130,10 @@ def prepare_photos(
     matched to them). `limit` takes a seeded random subset of all photos; `workers` > 1
     reads and speaks in that many processes (only worth it with idle cores).
     """
-    from vidsr.data.lfw import framing_scale, is_lfw
-    from vidsr.data.voices import espeak_exe
-    from vidsr.faces.crop import TRAINING_CROP_SCALE
-
     started = time.time()
     sources = [Path(s) for s in (sources if isinstance(sources, (list, tuple)) else [sources])]
-    if not sources:
-        raise VidsrError("no photo folders given")
-    if voices not in VOICE_KINDS:
-        raise VidsrError(f"voices must be one of {', '.join(VOICE_KINDS)}, got {voices!r}")
-    if voices_per_person < 1:
-        raise VidsrError("voices_per_person must be at least 1")
-    scale = framing_scale(framing)
-    for folder in sources:
-        if not folder.is_dir():
-            raise VidsrError(f"no folder of face photos at {folder}")
-        if scale != TRAINING_CROP_SCALE and not is_lfw(folder):
-            raise VidsrError(f"{folder}: UTKFace-style photos are cropped tight already; --framing {framing} needs LFW-style sources only")
-    if len({f.resolve() for f in sources}) < len(sources):
-        raise VidsrError("the same photo folder is given twice")
-    if voices != "real":
-        espeak_exe()  # fail at once, not after the first photo
-    real = None
-    if voices != "made":
-        from vidsr.data.real_voices import RealVoices
-
-        speech = Path(speech) if speech is not None else default_speech_folder(sources)
-        if not speech.is_dir():
-            raise VidsrError(f"real voices need a folder of speakers at {speech}: pass --speech FOLDER, or --voices made")
-        real = RealVoices(speech)
+    scale = _check_options(sources, voices, voices_per_person, framing)
+    real = _real_voices(speech, sources) if voices != "made" else None
     tally = Tally()
     photos = pick(list_photos(sources, tally), limit, seed)
     sides = photo_sides(photos)

@@ -382,6 +382,44 @@ def _no_progress(task: str, done: int, total: int | None = None, note: str = "")
     pass
 
 
+def _check_options(face_px: float, every: int, seconds: float, limit: int | None, frame: tuple[int, int],
+                   crop_scale: float | None) -> float:
+    """VidsrError for an option :func:`evaluate_footage` cannot use; the crop scale to use."""
+    from vidsr.faces.crop import TRAINING_CROP_SCALE
+
+    if face_px < 4:
+        raise VidsrError(f"--face-px must be at least 4, got {face_px:g}")
+    if every < 1:
+        raise VidsrError(f"--every must be at least 1, got {every}")
+    if seconds <= 0:
+        raise VidsrError(f"--seconds must be positive, got {seconds:g}")
+    if limit is not None and limit < 0:
+        raise VidsrError(f"--limit must be at least 0, got {limit}")
+    if min(frame) < 16:
+        raise VidsrError(f"the frame is too small: {frame[0]}x{frame[1]}")
+    crop_scale = TRAINING_CROP_SCALE if crop_scale is None else float(crop_scale)
+    if not crop_scale > 0:
+        raise VidsrError(f"--crop-scale must be positive, got {crop_scale:g}")
+    return crop_scale
+
+
+def _other_voice(clip, source, sources: list, pool, seconds: float, rng: np.random.Generator, folder: Path) -> None:
+    """A voice of the other gender for ``clip`` (none for a source of unknown gender): an
+    excerpt of a test speaker from ``pool``, or else the sound of a footage clip of that gender."""
+    if source.gender < 0:
+        return
+    other = 1 - source.gender
+    if pool is not None:
+        clip.other_voice = folder / "other-voice.wav"
+        clip.other_label = pool.excerpt(other, seconds, rng, clip.other_voice)
+        if clip.other_label is None:
+            clip.other_voice = None
+    else:
+        donor = next((s for s in sources if not s.photo and s.gender == other), None)
+        if donor is not None:
+            clip.other_voice, clip.other_label = donor.path, f"the sound of {donor.name}"
+
+
 def evaluate_footage(
     out: str | os.PathLike,
     *,
@@ -417,19 +455,7 @@ def evaluate_footage(
     from vidsr.weights import resolve_weights
 
     started = time.time()
-    if face_px < 4:
-        raise VidsrError(f"--face-px must be at least 4, got {face_px:g}")
-    if every < 1:
-        raise VidsrError(f"--every must be at least 1, got {every}")
-    if seconds <= 0:
-        raise VidsrError(f"--seconds must be positive, got {seconds:g}")
-    if limit is not None and limit < 0:
-        raise VidsrError(f"--limit must be at least 0, got {limit}")
-    if min(frame) < 16:
-        raise VidsrError(f"the frame is too small: {frame[0]}x{frame[1]}")
-    crop_scale = TRAINING_CROP_SCALE if crop_scale is None else float(crop_scale)
-    if not crop_scale > 0:
-        raise VidsrError(f"--crop-scale must be positive, got {crop_scale:g}")
+    crop_scale = _check_options(face_px, every, seconds, limit, frame, crop_scale)
     sources = parse_footage(list(footage))
     if lfw is not None:
         if voices is None:
@@ -478,17 +504,7 @@ def evaluate_footage(
                 clip = make_clip(source, folder, base_detector, face_px=face_px, frame=frame, seconds=seconds,
                                  every=every)
                 clip.own_label = own_label
-                if source.gender >= 0:
-                    other = 1 - source.gender
-                    if pool is not None:
-                        clip.other_voice = folder / "other-voice.wav"
-                        clip.other_label = pool.excerpt(other, seconds, rng, clip.other_voice)
-                        if clip.other_label is None:
-                            clip.other_voice = None
-                    else:
-                        donor = next((s for s in sources if not s.photo and s.gender == other), None)
-                        if donor is not None:
-                            clip.other_voice, clip.other_label = donor.path, f"the sound of {donor.name}"
+                _other_voice(clip, source, sources, pool, seconds, rng, folder)
                 result = run_clip(clip, model, detector, folder, every=every, crop_scale=crop_scale,
                                   judges=(gender_judge, embedder), progress=stage)
             except VidsrError as e:
