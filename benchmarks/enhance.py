@@ -139,6 +139,7 @@ def child(video: str, weights: str, device: str, batch: int, half: bool, keep: s
         report = enhance_video(video, out, weights=weights, model=model, detector=detector, batch=batch,
                                half=half, scale=scale, warn=lambda message: None)
         wall, cpu, own = time.perf_counter() - wall, cpu_seconds() - cpu, time.process_time() - own
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the PSNR's decoding
         sizes = {name: os.path.getsize(Path(out) / name) for name in sorted(os.listdir(out)) if name.endswith(".mp4")}
         quality = None
         if reference:
@@ -181,7 +182,7 @@ def child(video: str, weights: str, device: str, batch: int, half: bool, keep: s
         "flicker": report["flicker"],
         "output_bytes": sizes,
         "psnr_vs_reference": quality,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": round(peak, 1),
     }
 
 
@@ -241,6 +242,7 @@ def main() -> None:
     parser.add_argument("--archive", type=int, default=0, metavar="N",
                         help="also run a folder of N copies of the clip (clips/hour)")
     parser.add_argument("--cpu-only", action="store_true", help="no CUDA runs even where a GPU is")
+    parser.add_argument("--archive-only", action="store_true", help="with --archive: only the archive run")
     parser.add_argument("--full-every", type=int, help="frames between full-frame detection passes (default: vidsr's)")
     parser.add_argument("--json", help="also write the result to this file")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
@@ -252,7 +254,8 @@ def main() -> None:
                                args.scale)))
         return
     if args.archive_child:
-        print(json.dumps(archive_child(*args.archive_child, args.weights)))
+        folder, device = args.archive_child
+        print(json.dumps(archive_child(folder, args.weights, device)))
         return
 
     from vidsr.errors import VidsrError
@@ -280,7 +283,7 @@ def main() -> None:
         video = Path(args.video) if args.video else Path(tmp) / "tiny12.mp4"
         if not args.video:
             make_clip(video, args.seconds)
-        for device, batch, half in runs:
+        for device, batch, half in runs if not (args.archive and args.archive_only) else []:
             extra = ["--keep", str(Path(args.keep) / f"{device}{'-half' if half else ''}")] if args.keep else []
             if extra:
                 Path(extra[1]).mkdir(parents=True, exist_ok=True)

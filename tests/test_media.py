@@ -373,7 +373,7 @@ def test_writer_keeps_variable_frame_times(tmp_path):
     with VideoWriter(tmp_path / "cfr.mp4", 64, 48, 25, times=[i / 25 for i in range(3)]) as writer:
         assert writer.times is None
         writer.write(image)
-    with pytest.raises(ValueError, match="more frames than"):
+    with pytest.raises(MediaError, match="more frames than"):
         with VideoWriter(tmp_path / "short.mp4", 64, 48, 10, times=[0.0, 0.3]) as writer:
             for _ in range(3):
                 writer.write(image)

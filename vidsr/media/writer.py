@@ -114,6 +114,8 @@ class VideoWriter:
         self.audio_from = check_readable(audio_from) if audio_from is not None else None
         self.frames_written = 0
         self.times = None if times is None or constant_rate(times, self.fps) else [float(t) for t in times]
+        if self.times and self.times[0] < 0:  # a stream starting before 0: shifted to start there
+            self.times = [t - self.times[0] for t in self.times]
         self._commands: str | None = None
 
         folder, name = os.path.split(os.path.abspath(self.path))
@@ -157,7 +159,9 @@ class VideoWriter:
                 f"expected a {expected} uint8 image, got {image.shape} {image.dtype}"
             )
         if self.times is not None and self.frames_written >= len(self.times):
-            raise ValueError(f"more frames than the {len(self.times)} times given")
+            self.abort()
+            raise MediaError(f"cannot write video '{self.path}': more frames than the {len(self.times)} "
+                             "frame times given (the input decoded differently the second time?)")
         try:
             self._process.proc.stdin.write(np.ascontiguousarray(image).data)
         except OSError:  # ffmpeg has died: report why
