@@ -183,6 +183,24 @@ def test_variable_frame_rate_keeps_every_frame_time(clips, tiny_weights, model, 
     np.testing.assert_allclose(faces, times[first:last + 1] - times[first], atol=1e-3)
 
 
+def test_inset_overlay_is_drawn_in_rgb(clips, tiny_weights, model, detector, tmp_path):
+    """--inset keeps the RGB path (boxes, lines and the enlarged face drawn on the frame)."""
+    report = enhance_video(clips["tiny"], tmp_path, weights=tiny_weights, model=model, detector=detector,
+                           mode="overlay", inset=True, smooth=0, detect_every=10, warn=lambda message: None)
+    info = probe(tmp_path / "tiny.overlay.mp4")
+    assert [info.width, info.height] == report["settings"]["output_size"]
+    assert frame_count(tmp_path / "tiny.overlay.mp4") == 75
+    plain = cv2_resize_first_frame(clips["tiny"], (info.width, info.height))
+    drawn = next(iter(VideoReader(tmp_path / "tiny.overlay.mp4"))).image.astype(int)
+    assert np.abs(drawn - plain).max() > 100  # the inset's outline
+
+
+def cv2_resize_first_frame(path: Path, size: tuple[int, int]) -> np.ndarray:
+    import cv2
+
+    return cv2.resize(next(iter(VideoReader(path))).image, size, interpolation=cv2.INTER_CUBIC).astype(int)
+
+
 def test_bad_options_are_one_line_errors(clips, tmp_path):
     with pytest.raises(VidsrError, match="mode must be one of"):
         check_options(mode="sideways")

@@ -369,6 +369,13 @@ def test_writer_keeps_variable_frame_times(tmp_path):
     np.testing.assert_allclose([f.time for f in frames], times, atol=1e-4)
     assert [int(f.image.mean() + 5) // 10 for f in frames] == list(range(len(times)))  # each frame once, in order
     assert len(load_audio(tmp_path / "vfr.mp4")) / SAMPLE_RATE == pytest.approx(times[-1] + 1 / 14.35, abs=0.03)
+    # Times that repeat or go back (a damaged file) still make a video, its times increasing.
+    with VideoWriter(tmp_path / "odd.mp4", 64, 48, 25, times=[0.0, 0.1, 0.1, 0.05, 0.3]) as writer:
+        for _ in range(5):
+            writer.write(image)
+    odd = [f.time for f in VideoReader(tmp_path / "odd.mp4")]
+    assert len(odd) == 5 and all(b > a for a, b in zip(odd, odd[1:])) and odd[-1] == pytest.approx(0.3, abs=1e-3)
+    (tmp_path / "odd.mp4").unlink()
     # Times at a constant rate take the plain path; more frames than times is an error.
     with VideoWriter(tmp_path / "cfr.mp4", 64, 48, 25, times=[i / 25 for i in range(3)]) as writer:
         assert writer.times is None

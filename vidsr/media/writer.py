@@ -64,10 +64,12 @@ def _timestamp_commands(times: Sequence[float], fps: float) -> str:
     """Temporary file of sendcmd commands: while frame i passes (arriving at i / fps), the
     ``setpts@keep`` filter's expression becomes its own time, in 1/TIME_BASE ticks."""
     fd, name = tempfile.mkstemp(prefix="vidsr-times-", suffix=".txt")
+    tick = -1
     with os.fdopen(fd, "w") as f:
         for i, t in enumerate(times):
+            tick = max(round(t * TIME_BASE), tick + 1)  # strictly increasing, even where the input's are not
             start, end = max(0.0, (i - 0.5) / fps), (i + 0.5) / fps
-            f.write(f"{start:.9f}-{end:.9f} setpts@keep expr {round(t * TIME_BASE)};\n")
+            f.write(f"{start:.9f}-{end:.9f} setpts@keep expr {tick};\n")
     return name
 
 
