@@ -67,6 +67,15 @@ def ffmpeg_option(name: str) -> None:
         pytest.skip(f"the ffmpeg in use ({ffmpeg_exe()}) has no -{name}")
 
 
+def ffmpeg_retimes() -> None:
+    """Skips the calling test when vidsr's ffmpeg cannot keep variable frame times (ffmpeg 5.1:
+    vidsr.media.ffmpeg.can_retime_frames)."""
+    from vidsr.media.ffmpeg import can_retime_frames, ffmpeg_exe
+
+    if not can_retime_frames():
+        pytest.skip(f"the ffmpeg in use ({ffmpeg_exe()}) cannot set frame times (setpts expr by command: ffmpeg 6.0+)")
+
+
 # ------------------------------------------------------------------------ synthetic faces
 
 

@@ -39,11 +39,12 @@ def test_version():
     assert r.returncode == 0 and r.stdout.strip() == f"vidsr {__version__}"
 
 
-def test_doctor_reports_ffmpeg_weights_and_versions():
+def test_doctor_reports_ffmpeg_weights_and_versions(monkeypatch):
     import imageio_ffmpeg
 
     from vidsr.weights import default_weights_path
 
+    monkeypatch.delenv("VIDSR_FFMPEG", raising=False)  # the default: the bundled binary
     r = vidsr("doctor")
     assert r.returncode == 0, r.stderr
     rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in r.stdout.splitlines() if line.count("│") == 3}
@@ -86,22 +87,42 @@ BAD = {
     "train empty folder": ["train", "--stage", "generator", "--preset", "tiny", "--data", "{tmp}", "--runs", "{tmp}/runs"],
     "train not pictures": ["train", "--stage", "generator", "--preset", "tiny", "--data", "{tmp}/text", "--runs", "{tmp}/runs"],
     "train no set": ["train", "--stage", "lowres", "--preset", "tiny", "--data", "{tmp}/text", "--runs", "{tmp}/runs"],
-    "train before generator": ["train", "--stage", "highres", "--preset", "tiny", "--data", "{tmp}/text", "--runs", "{tmp}/runs"],
+    "train before generator": ["train", "--stage", "highres", "--preset", "tiny", "--data", "{tmp}/pics", "--runs", "{tmp}/runs"],
     "export empty": ["export", "--runs", "{tmp}", "-o", "{tmp}/m.safetensors"],
     "evaluate device": ["evaluate", "--data", "{tmp}", "--device", "tpu"],
     "evaluate no set": ["evaluate", "--data", "{tmp}/text", "-o", "{tmp}/report"],
     "doctor option": ["doctor", "--bogus"],
 }
 
+# What each line must say: the fault itself, not another one met first (a missing file
+# named before the --device checked would also be one line).
+SAYS = {
+    "no command": "No such command", "enhance device": "'--device'", "enhance scale": "'--scale'",
+    "enhance batch": "'--batch'", "enhance no input": "Missing argument", "image device": "'--device'",
+    "image missing": "no such image", "mix device": "'--device'", "mix nothing": "at least one face",
+    "detect missing": "no such file", "prepare missing": "does not exist", "train device": "'--device'",
+    "train batch": "'--batch'", "train negative steps": "'--steps'", "train zero steps": "'--steps'",
+    "train stage": "unknown stage", "train preset": "unknown preset", "train no data": "needs --data",
+    "train empty folder": "no face images", "train not pictures": "readable picture",
+    "train no set": "not a prepared set", "train before generator": "'generator' has not finished",
+    "export empty": "not found", "evaluate device": "'--device'", "evaluate no set": "not a prepared set",
+    "doctor option": "No such option",
+}
+
 
 @pytest.mark.parametrize("case", BAD)
 def test_bad_input_is_one_line_and_exit_code_2(capsys, tmp_path, case):
+    from PIL import Image
+
     (tmp_path / "text").mkdir()
     (tmp_path / "text" / "face.jpg").write_text("not a picture\n")
+    (tmp_path / "pics").mkdir()
+    Image.new("RGB", (64, 64), (120, 90, 80)).save(tmp_path / "pics" / "face.png")
     code, out, err = run_main(capsys, *(a.replace("{tmp}", str(tmp_path)) for a in BAD[case]))
     lines = [line for line in err.splitlines() if line.strip()]
     assert code == 2, (case, code, err)
     assert len(lines) == 1 and lines[0].startswith("vidsr: error:") and "Traceback" not in err, (case, err)
+    assert SAYS[case] in lines[0], (case, lines[0])
     assert not (tmp_path / "runs").exists()  # nothing was started
 
 

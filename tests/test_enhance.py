@@ -17,7 +17,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from conftest import GRID, shared
+from conftest import GRID, ffmpeg_retimes, shared
 from vidsr.cli import enhance as enhance_cli
 from vidsr.cli import image as image_cli
 from vidsr.cli import mix as mix_cli
@@ -166,6 +166,7 @@ def test_variable_frame_rate_keeps_every_frame_time(clips, tiny_weights, model, 
     kept): the overlay shows every frame at its input time (it used to be written at a
     constant rate and drifted 0.7 s from its sound by the end), the track video at its
     time from the track's first frame."""
+    ffmpeg_retimes()
     vfr = tmp_path / "vfr.mp4"
     run_ffmpeg(["-i", str(clips["tiny"]), "-vf", "select='lt(n,40)+not(mod(n,2))'", "-fps_mode", "passthrough",
                 *H264, "-c:a", "copy", "-y", str(vfr)])

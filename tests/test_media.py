@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import DATA, ffmpeg_option, needs_shared
+from conftest import DATA, ffmpeg_option, ffmpeg_retimes, needs_shared
 from vidsr.errors import MediaError, NoAudioError
 from vidsr.media import (
     SAMPLE_RATE,
@@ -353,10 +353,31 @@ def test_writer_rejects_wrong_frames(tmp_path):
     assert (tmp_path / "out.mp4").exists()
 
 
+def test_an_ffmpeg_that_cannot_retime_writes_the_constant_rate_and_warns(tmp_path, monkeypatch):
+    """With an ffmpeg whose setpts takes no commands (5.1), frame times given to the writer
+    fall back to i / fps (the video is still written), and enhancing warns about the drift."""
+    import vidsr.media.ffmpeg
+    import vidsr.media.writer
+    from vidsr.pipeline.video import check_frame_times
+
+    monkeypatch.setattr(vidsr.media.writer, "can_retime_frames", lambda: False)
+    monkeypatch.setattr(vidsr.media.ffmpeg, "can_retime_frames", lambda: False)
+    times = [0.0, 0.1, 0.2, 0.5, 0.6]
+    with VideoWriter(tmp_path / "cfr.mp4", 64, 48, 10, times=times) as writer:
+        assert not writer.times_kept
+        for _ in times:
+            writer.write(np.zeros((48, 64, 3), np.uint8))
+    np.testing.assert_allclose([f.time for f in VideoReader(tmp_path / "cfr.mp4")], [0, 0.1, 0.2, 0.3, 0.4], atol=1e-3)
+    warnings = []
+    check_frame_times(times, 10, tmp_path / "in.mp4", warnings.append)
+    check_frame_times([0.0, 0.1, 0.2], 10, tmp_path / "in.mp4", warnings.append)  # constant rate: nothing to say
+    assert len(warnings) == 1 and "variable frame rate" in warnings[0] and "may drift" in warnings[0]
+
+
 def test_writer_keeps_variable_frame_times(tmp_path):
     """Frames given their own times (10 fps, then 30 fps) are shown at those times, each
     exactly; the sound is cut at the last frame's end, not at frames / fps."""
-    ffmpeg_option("enc_time_base")
+    ffmpeg_retimes()
     times = [n * 0.1 for n in range(10)] + [1 + k / 30 for k in range(12)]
     image = np.zeros((48, 64, 3), np.uint8)
     sound = tmp_path / "tone.wav"

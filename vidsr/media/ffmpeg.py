@@ -163,6 +163,20 @@ def _fps_mode_args(exe: str) -> tuple[str, ...]:
     return ("-fps_mode", "passthrough") if ok else ("-vsync", "passthrough")
 
 
+def can_retime_frames() -> bool:
+    """Whether the ffmpeg in use can give each frame its own time as it passes: setpts's
+    ``expr`` changed by a command (``T`` in its option flags; ffmpeg 6.0 or newer, not 5.1),
+    which :class:`vidsr.media.VideoWriter` needs to keep a variable frame rate's times."""
+    return _can_retime_frames(ffmpeg_exe())
+
+
+@functools.lru_cache(maxsize=None)
+def _can_retime_frames(exe: str) -> bool:
+    help_text = subprocess.run([exe, "-hide_banner", "-h", "filter=setpts"], capture_output=True, text=True).stdout
+    flags = re.search(r"^\s*expr\s+<string>\s+(\S+)", help_text, re.MULTILINE)
+    return bool(flags and "T" in flags.group(1))
+
+
 class FFmpegProcess:
     """A running ffmpeg whose stderr is drained by a thread so the pipes never deadlock.
 

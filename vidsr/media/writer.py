@@ -14,7 +14,9 @@ Frame times: by default frame i is shown at i / fps. Given ``times`` (the frames
 timestamps, e.g. those :class:`vidsr.media.VideoReader` reads from a variable-frame-rate
 video), each frame keeps its time exactly (to 1/90000 s), so the picture stays in step
 with the sound copied from the source: ffmpeg's ``sendcmd`` sets ``setpts`` to each
-frame's time as it passes.
+frame's time as it passes. That needs ffmpeg 6.0 or newer (setpts's ``expr`` set by a
+command, :func:`vidsr.media.ffmpeg.can_retime_frames`); with an older one the frames are
+written at the constant rate (``times_kept`` is False).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Sequence
 import numpy as np
 
 from vidsr.errors import MediaError
-from vidsr.media.ffmpeg import FFmpegProcess, encoders, file_arg, fps_mode_args, run_ffmpeg
+from vidsr.media.ffmpeg import FFmpegProcess, can_retime_frames, encoders, file_arg, fps_mode_args, run_ffmpeg
 from vidsr.media.probe import audio_codec, check_readable, read_info_text
 
 # Audio codecs that mp4 players handle and that are therefore copied as they are;
@@ -116,6 +118,11 @@ class VideoWriter:
         self.audio_from = check_readable(audio_from) if audio_from is not None else None
         self.frames_written = 0
         self.times = None if times is None or constant_rate(times, self.fps) else [float(t) for t in times]
+        # An ffmpeg that cannot set each frame's time (5.1) writes them at the constant rate;
+        # the caller warns (vidsr.pipeline.video.check_frame_times).
+        self.times_kept = self.times is None or can_retime_frames()
+        if not self.times_kept:
+            self.times = None
         if self.times and self.times[0] < 0:  # a stream starting before 0: shifted to start there
             self.times = [t - self.times[0] for t in self.times]
         self._commands: str | None = None

@@ -146,6 +146,7 @@ def enhance_into(
     times: list[float] = []  # every frame's timestamp: the outputs keep them (variable frame rates)
     tracks, frames_read = find_tracks(path, info, detector or make_detector(dev, face_range), detect_every, clock,
                                       progress, warning, times)
+    check_frame_times(times, info.fps, path, warning)
     selection = select_tracks(tracks, face_range, model.preset.lowres, path, warning)
     chosen = selection.chosen
     voice, stretches, speech = whose_voice(voice, voice_source, voice_to, chosen, path, info.fps, model, dev,
@@ -243,6 +244,19 @@ def find_tracks(path: str, info, detector, detect_every: int, clock: Clock, prog
                 f"from '{path}' (truncated or damaged file?): the rest of the video is missing from the outputs")
     clock.seconds["decode"] -= clock.seconds["detect"]
     return tracks, frames_read
+
+
+def check_frame_times(times: list[float], fps: float, path: Path, warning: Callable[[str], None]) -> None:
+    """Warns when the frames' times vary but the ffmpeg in use cannot keep them (ffmpeg 5.1:
+    :func:`vidsr.media.ffmpeg.can_retime_frames`): the outputs are then written at the
+    constant rate, and drift from the sound."""
+    from vidsr.media.ffmpeg import can_retime_frames, ffmpeg_exe
+    from vidsr.media.writer import constant_rate
+
+    if times and not constant_rate(times, fps) and not can_retime_frames():
+        warning(f"'{path}' has a variable frame rate, but the ffmpeg in use ({ffmpeg_exe()}) cannot keep each "
+                f"frame's time (ffmpeg 6.0 or newer can): the outputs are written at {fps:g} fps and may drift "
+                "from the sound")
 
 
 def face_crops(path: str, chosen: dict, crop_scale: float, lowres: int, clock: Clock) -> Iterator[tuple[object, list[Face]]]:
