@@ -74,6 +74,11 @@ def save_png(path: Path, rgb: np.ndarray) -> None:
     write_bytes(path, buf.tobytes())
 
 
+def is_picture(path: Path) -> bool:
+    """Whether an image decoder recognises the file's header (the file is not decoded)."""
+    return bool(cv2.haveImageReader(str(path)))
+
+
 def read_rgb(path: Path) -> np.ndarray | None:
     """Read an image file as HxWx3 uint8 RGB (None when it cannot be decoded)."""
     data = np.fromfile(str(path), dtype=np.uint8)

@@ -16,7 +16,7 @@ from vidsr.data.sources import Photo, default_speech_folder, list_photos
 from vidsr.data.splits import photo_clip_splits, photo_sides
 from vidsr.data.summary import Tally
 from vidsr.errors import VidsrError
-from vidsr.imaging import read_rgb
+from vidsr.imaging import is_picture, read_rgb
 
 VOICE_KINDS = ("real", "made", "mixed")
 P_REAL_IN_MIXED = 0.5
@@ -142,7 +142,7 @@ def prepare_photos(
     jobs = []
     for p in photos:
         if p.gender not in (0, 1):
-            tally.skip("no gender label (a voice cannot be matched)" if read_rgb(p.path) is not None
+            tally.skip("no gender label (a voice cannot be matched)" if is_picture(p.path)
                        else "unreadable image", source=p.source)
             continue
         made = voices == "made" or (voices == "mixed" and person_rng(seed, p.identity, 3).random() >= P_REAL_IN_MIXED)
