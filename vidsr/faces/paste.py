@@ -20,6 +20,7 @@ each face's square is enlarged in RGB, pasted as :func:`paste_face` does, and co
 
 from __future__ import annotations
 
+import functools
 import math
 
 import cv2
@@ -52,6 +53,7 @@ def match_colour(face: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(out, cv2.COLOR_LAB2RGB)
 
 
+@functools.lru_cache(maxsize=64)  # one per face size along the tracks: paste runs on every frame
 def feather_mask(size: int, feather: float = 0.2) -> np.ndarray:
     """A size x size float32 weight: 1 inside, falling smoothly to 0 at the border.
 
@@ -66,7 +68,9 @@ def feather_mask(size: int, feather: float = 0.2) -> np.ndarray:
     u = (np.arange(size, dtype=np.float32) + 0.5) / size * 2 - 1
     r = (u[None, :] ** 4 + u[:, None] ** 4) ** 0.25
     t = np.clip((1 - r) / feather, 0, 1)
-    return t * t * (3 - 2 * t)  # smoothstep: no visible edge where the ramp starts
+    mask = t * t * (3 - 2 * t)  # smoothstep: no visible edge where the ramp starts
+    mask.setflags(write=False)  # cached and shared
+    return mask
 
 
 def _square_pixels(box: np.ndarray) -> tuple[int, int, int]:
