@@ -129,3 +129,15 @@ def test_bad_input_is_one_line_and_exit_code_2(capsys, tmp_path, case):
 def test_bad_input_in_a_real_process_is_one_line():
     r = vidsr("train", "--stage", "generator", "--preset", "tiny", "--device", "tpu")
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and r.stderr.startswith("vidsr: error:"), r.stderr
+
+
+def test_every_command_has_the_same_runs_default():
+    import inspect
+    from pathlib import Path
+
+    from vidsr.cli.export import export
+    from vidsr.cli.train import train
+    from vidsr.models.runs import RUNS
+
+    for command in (train, export):
+        assert inspect.signature(command).parameters["runs"].default.default == RUNS == Path("runs"), command

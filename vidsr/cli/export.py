@@ -6,11 +6,11 @@ from pathlib import Path
 
 import typer
 
-from vidsr.models.runs import EXPORT_RUNS, VARIANT_NAMES
+from vidsr.models.runs import RUNS, VARIANT_NAMES
 
 
 def export(
-    runs: Path = typer.Option(EXPORT_RUNS, "--runs", help="The training runs folder (one subfolder per stage)."),
+    runs: Path = typer.Option(RUNS, "--runs", help="The training runs folder (one subfolder per stage)."),
     out: Path = typer.Option(..., "-o", "--out", help="The model file to write (safetensors)."),
     fusion: str = typer.Option("fusion", "--fusion", help=f"Which fusion run: {', '.join(VARIANT_NAMES)}."),
     fp16: bool = typer.Option(True, "--fp16/--fp32", help="Store weights in half precision (half the size)."),

@@ -9,13 +9,13 @@ from typing import Optional
 import typer
 
 from vidsr.cli import options
-from vidsr.models.runs import TRAIN_RUNS
+from vidsr.models.runs import RUNS
 
 
 def train(
     stage: str = typer.Option(..., "--stage", help="generator | highres | lowres | audio | fusion | all; classifiers and lapsrn for evaluate"),
     data: Optional[Path] = typer.Option(None, "--data", help="A prepared set (vidsr prepare) or, for generator/highres, a folder of face photos."),
-    runs: Path = typer.Option(TRAIN_RUNS, "--runs", help="Root folder of the runs: one subfolder per stage."),
+    runs: Path = typer.Option(RUNS, "--runs", help="Root folder of the runs: one subfolder per stage."),
     preset: str = typer.Option("cpu", "--preset", help="Network sizes: cpu, paper or tiny (vidsr/models/presets.json)."),
     steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Iterations (default: the preset's)."),
     batch: Optional[int] = typer.Option(None, "--batch", min=1, help="Batch size per process (default: the preset's)."),

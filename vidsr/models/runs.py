@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 WEIGHTS = "weights.safetensors"  # the file every stage writes into its run folder
-TRAIN_RUNS = Path("runs")  # `vidsr train --runs` default
-EXPORT_RUNS = Path("runs/cpu")  # `vidsr export --runs` default: where the README's recipe trains the cpu preset
+RUNS = Path("runs")  # the `--runs` default of every command that takes one (`vidsr train`, `vidsr export`)
 
 STAGE_ORDER = ("generator", "highres", "lowres", "audio", "fusion")  # the paper's, as `--stage all` runs them
 EXTRA_STAGES = ("classifiers", "lapsrn")  # our judges C_g / C_i (section 4.3), the LapSRN baseline (Table 2)
