@@ -214,6 +214,37 @@ def test_utkface_labels():
     assert parse_utkface_name("holiday.jpg").gender == -1
 
 
+# The held-out test people: G was trained on everyone else, so they must never change.
+TEST_PEOPLE = ("10_0_0_20170110220514186.jpg.chip.jpg", "10_0_0_20170110225243501.jpg.chip.jpg",  # utkface
+               "10_1_2_20170116175840105.jpg.chip.jpg", "116_1_0_20170112213001988.jpg.chip.jpg",  # utkface-more
+               "Aaron_Peirsol", "Abbas_Kiarostami", "Adam_Scott")  # lfw
+TRAINING_PEOPLE = ("100_1_0_20170110183726390.jpg.chip.jpg", "100_0_0_20170112213500903.jpg.chip.jpg",
+                   "AJ_Cook", "Aaron_Eckhart")
+
+
+def test_test_people_are_pinned():
+    from vidsr.data.splits import is_test_identity, split_of
+
+    assert all(is_test_identity(p) and split_of(p, "0") == "test" for p in TEST_PEOPLE)
+    assert not any(is_test_identity(p) for p in TRAINING_PEOPLE)
+
+
+def test_test_people_of_the_three_photo_sources_are_pinned():
+    import hashlib
+
+    from vidsr.data.sources import list_photos
+    from vidsr.data.splits import is_test_identity, photo_sides
+    from vidsr.data.summary import Tally
+
+    photos = list_photos([shared("utkface"), shared("utkface-more"), shared("lfw")], Tally())
+    test = sorted({p.identity for p in photos if is_test_identity(p.identity)})
+    assert (len(photos), len(test)) == (33233, 1416)
+    assert hashlib.sha256("\n".join(test).encode()).hexdigest()[:16] == "f7c6615b690a01fe"
+    sides = photo_sides(photos)
+    assert sum(side == "test" for side in sides.values()) == 1933
+    assert all((sides[p.path] == "test") == (p.identity in test) for p in photos)
+
+
 # ------------------------------------------------------------------------------ videos
 
 

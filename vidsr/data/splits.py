@@ -6,17 +6,22 @@ same people with different clips, as in the paper. The decision depends only on 
 every command (prepare, the image-folder loader of the generator stage, evaluate) agrees
 without sharing state.
 
-The rule, all of it here: a person is held out by :func:`is_test_identity` (SHA-1 of the
-name); a training person's material, when they have two or more pieces (photos, videos, or
-the clips of one video), alternates between D1 and D2 in a hashed order from a hashed side
-(:func:`alternate`, CRC-32 of the names); a single piece goes to D1 or D2 by
-:func:`split_of`. (Two hashes because the sets already made were split so; one rule.)
+The rule, all of it here, on one hash (SHA-1 of a prefixed name, :func:`_unit`): a person is
+held out by :func:`is_test_identity`; a training person's material, when they have two or
+more pieces (photos, videos, or the clips of one video), alternates between D1 and D2 in a
+hashed order from a hashed side (:func:`alternate`); a single piece goes to D1 or D2 by
+:func:`split_of`.
+
+Until 2026-12 the order and side of :func:`alternate` came from CRC-32 of the same names. The
+test people were never decided by it, so the held-out test split of every set is the same
+(G was trained on the others: ``tests/test_data.py`` pins known test members); only which
+of a person's several pieces go to D1 and which to D2 changed (LFW people with several photos,
+people with several videos or clips). Sets made before keep the split they were made with.
 """
 
 from __future__ import annotations
 
 import hashlib
-import zlib
 from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, TypeVar
@@ -38,19 +43,16 @@ SPLITS = ("d1", "d2", "test")
 
 
 def _unit(key: str) -> float:
+    """A name's place in [0, 1): the first 8 bytes of its SHA-1."""
     digest = hashlib.sha1(key.encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
-
-
-def _order(key: str) -> float:
-    return zlib.crc32(key.encode("utf-8")) / 2**32
 
 
 def alternate(identity: str, items: Iterable[T], key: Callable[[T], str]) -> list[tuple[T, str]]:
     """A training person's pieces, each with "d1" or "d2": sorted by the hash of ``key(item)``
     and alternated from a side hashed from ``identity``, so each half gets about half."""
-    start = int(_order("start:" + identity) < 0.5)
-    ordered = sorted(items, key=lambda item: _order(key(item)))
+    start = int(_unit("start:" + identity) < 0.5)
+    ordered = sorted(items, key=lambda item: _unit(key(item)))
     return [(item, ("d1", "d2")[(start + i) % 2]) for i, item in enumerate(ordered)]
 
 
