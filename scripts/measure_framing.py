@@ -27,12 +27,11 @@ import csv
 import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from vidsr.data.lfw import crop_lfw, framing_scale
 from vidsr.faces import TinyFaceDetector
-from vidsr.imaging import read_rgb
+from vidsr.imaging import read_rgb, resize
 
 TINY_WIDTHS = (8, 10, 12, 16)
 
@@ -101,7 +100,7 @@ def main() -> None:
                 check[k].append(v)
         for tw in TINY_WIDTHS:
             s = tw / w
-            small = cv2.resize(rgb, (round(rgb.shape[1] * s), round(rgb.shape[0] * s)), interpolation=cv2.INTER_AREA)
+            small = resize(rgb, (round(rgb.shape[1] * s), round(rgb.shape[0] * s)), "area")
             found = tiny.detect(small)
             truth = box * s
             near = [f.box for f in found if abs((f.box[0] + f.box[2]) / 2 - (truth[0] + truth[2]) / 2) < tw]

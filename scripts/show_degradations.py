@@ -20,9 +20,7 @@ from vidsr.data.degrade import degrade_face
 from vidsr.data.lfw import crop_lfw, framing_scale, list_lfw
 from vidsr.data.splits import is_test_identity
 from vidsr.data.utkface import list_images
-from vidsr.imaging import center_square
-from vidsr.faces.crop import resize_image
-from vidsr.imaging import downsample, from_uint8, read_rgb, save_png, to_uint8
+from vidsr.imaging import downsample, from_uint8, read_rgb, save_png, square_photo, to_uint8
 from vidsr.pipeline.still import tile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,7 +32,7 @@ def faces(shared: Path, per_source: int) -> list[np.ndarray]:
     out = []
     for name in ("utkface", "utkface-more"):
         files = [p for p in list_images(shared / name) if is_test_identity(p.name)][:per_source]
-        out += [np.array(resize_image(np.ascontiguousarray(center_square(read_rgb(p))), HR)) for p in files]
+        out += [np.array(square_photo(read_rgb(p), HR)) for p in files]
     photos, _ = list_lfw(shared / "lfw")
     people = [p for p in photos if is_test_identity(p.person) and p.gender in (0, 1)]
     out += [np.array(crop_lfw(read_rgb(p.path), HR, framing_scale("tight"))) for p in people[::97][:per_source]]

@@ -27,11 +27,11 @@ from vidsr.faces import (
     crop_face,
     faces_by_frame,
     iter_tracked_frames,
-    resize_image,
     rts_smooth,
     square_box,
     track_video,
 )
+from vidsr.imaging import resize
 from vidsr.media import VideoReader, run_ffmpeg
 from vidsr.media.synth import H264, shrunk_face_clip
 
@@ -137,7 +137,7 @@ def test_crop_face_shrinks_like_an_antialiased_bicubic_downsample():
     crop = crop_face(image, np.array([0, 0, 128, 128]), 8)
     assert crop.shape == (8, 8, 3)
     assert np.abs(crop.astype(int) - 128).max() <= 3
-    np.testing.assert_array_equal(crop, resize_image(image, 8))
+    np.testing.assert_array_equal(crop, resize(image, 8, "antialiased"))
 
 
 def test_crop_face_rejects_empty_box():

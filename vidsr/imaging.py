@@ -1,4 +1,5 @@
-"""Small image helpers shared by training, evaluation and the CLI: tensors <-> uint8, grids, PNG."""
+"""Small image helpers shared by every floor above: resizing (:func:`resize`, the only one), face
+photos made square (:func:`square_photo`), tensors <-> uint8, grids, PNG."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from vidsr.files import write_bytes
 
@@ -20,12 +22,55 @@ def center_square(rgb: np.ndarray) -> np.ndarray:
     return rgb[y:y + s, x:x + s]
 
 
-def resize_square(rgb: np.ndarray, size: int) -> np.ndarray:
-    """Square uint8 RGB resized to size x size: area averaging down, bicubic up."""
-    if rgb.shape[0] == size and rgb.shape[1] == size:
-        return rgb
-    interp = cv2.INTER_AREA if rgb.shape[0] > size else cv2.INTER_CUBIC
-    return cv2.resize(rgb, (size, size), interpolation=interp)
+# OpenCV's filters by name; "antialiased" is Pillow's bicubic (see resize).
+_CV2_FILTERS = {"nearest": cv2.INTER_NEAREST, "bilinear": cv2.INTER_LINEAR, "bicubic": cv2.INTER_CUBIC,
+                "area": cv2.INTER_AREA}
+INTERPOLATIONS = (*_CV2_FILTERS, "antialiased")
+
+
+def resize(image: np.ndarray, size: int | tuple[int, int], interpolation: str, enlarge: str | None = None,
+           dst: np.ndarray | None = None) -> np.ndarray:
+    """A uint8 picture (HxW or HxWxC) resized to ``size``: an int for a square, or (width, height).
+    Every resize of a picture in vidsr goes through here (tensors: :func:`downsample`).
+
+    ``interpolation`` (:data:`INTERPOLATIONS`): ``nearest``, ``bilinear``, ``bicubic`` and
+    ``area`` are OpenCV's (``area`` averages the source pixels each output pixel covers);
+    ``antialiased`` is Pillow's bicubic, whose kernel widens over the whole source footprint
+    when shrinking (the family of Matlab's ``imresize``: the filter of the training faces and
+    of :func:`vidsr.faces.crop.crop_face`). ``enlarge``: another filter, used instead when the
+    picture is no taller than the target (``"area", enlarge="bicubic"``: area averaging down,
+    bicubic up). ``dst``: an array of the output's shape to write into (OpenCV filters only).
+
+    A picture that already has the size is returned as it is, not copied (unless ``dst``).
+    """
+    width, height = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+    if enlarge is not None and image.shape[0] <= height:
+        interpolation = enlarge
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(f"interpolation must be one of {', '.join(INTERPOLATIONS)}, got {interpolation!r}")
+    if dst is None and image.shape[0] == height and image.shape[1] == width:
+        return image
+    if interpolation == "antialiased":
+        if dst is not None:
+            raise ValueError("dst goes with OpenCV's filters, not with 'antialiased'")
+        pil = Image.fromarray(np.ascontiguousarray(image))
+        return np.asarray(pil.resize((width, height), Image.Resampling.BICUBIC))
+    return cv2.resize(np.ascontiguousarray(image), (width, height), dst=dst, interpolation=_CV2_FILTERS[interpolation])
+
+
+def square_photo(rgb: np.ndarray, size: int, interpolation: str = "antialiased", enlarge: str | None = None,
+                 whole: bool = False) -> np.ndarray:
+    """A face photo as a ``size`` x ``size`` uint8 RGB square, the one way photos are made ready:
+    its centred square (:func:`center_square`) resized by :func:`resize` (``antialiased``
+    by default: ``vidsr prepare`` of UTKFace-style photos, ``vidsr image``).
+
+    ``whole``: the whole photo resized instead, stretched when it is not square, and the
+    generator stage's plain-folder loader asks for ``"area", enlarge="bicubic"`` with it.
+    The two differ for history, not for quality: that loader made the faces the generator
+    was trained on, and on square photos (UTKFace's) the crop makes no difference; the
+    parameters keep each path's pixels as they were.
+    """
+    return resize(rgb if whole else center_square(rgb), size, interpolation, enlarge)
 
 
 def to_uint8(img: torch.Tensor) -> np.ndarray:

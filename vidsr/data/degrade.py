@@ -38,10 +38,11 @@ import numpy as np
 import torch
 
 from vidsr.faces.crop import TRAINING_CROP_SCALE, TRAINING_CROP_SHIFT, crop_face, training_crop_box
+from vidsr.imaging import resize
 
 FACE_PX = (8.0, 16.0)  # detector-box width of the face in the simulated frame
 MARGIN = (0.125, 0.25)  # context around the crop on each side, in crop sides
-RESAMPLERS = {"area": cv2.INTER_AREA, "bilinear": cv2.INTER_LINEAR, "bicubic": cv2.INTER_CUBIC}
+RESAMPLERS = ("area", "bilinear", "bicubic")  # the filters that shrink the simulated frame (imaging.resize)
 SHIFT_SIGMA = 0.05  # box-centre jitter per axis, in box widths
 SCALE_SIGMA = 0.05  # box-width jitter, log
 P_BLUR, BLUR_SIGMA = 0.5, (0.3, 1.0)  # Gaussian sigma in frame pixels
@@ -93,7 +94,7 @@ def degrade_face(hr: np.ndarray, size: int, rng: np.random.Generator,
     fh = max(1, round(canvas.shape[0] * s))
     sx, sy = fw / canvas.shape[1], fh / canvas.shape[0]
     resample = list(RESAMPLERS)[int(rng.integers(len(RESAMPLERS)))]
-    frame = cv2.resize(canvas, (fw, fh), interpolation=RESAMPLERS[resample])
+    frame = resize(canvas, (fw, fh), resample)
     info = {"face_px": face_px, "resample": resample, "blur": 0.0, "colour": False, "grey": False,
             "noise": 0.0, "jpeg": 0}
     if rng.random() < P_BLUR:

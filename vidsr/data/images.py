@@ -13,7 +13,7 @@ import torch
 
 from vidsr.data.splits import is_test_identity
 from vidsr.errors import VidsrError
-from vidsr.imaging import read_rgb, resize_square
+from vidsr.imaging import read_rgb, resize, square_photo
 from vidsr.media.suffixes import IMAGE_SUFFIXES
 
 
@@ -44,7 +44,7 @@ def load_face_images(source: Path, size: int, include_test: bool = False, limit:
             # once. Faces are told apart by their pixels, so several photos of one person stay.
             hr = tensors["hr"].numpy()
             hr = hr[_unseen(hr, faces_seen)]
-            chunks.append(np.stack([resize_square(im, size) for im in hr]) if len(hr) else np.zeros((0, size, size, 3), np.uint8))
+            chunks.append(np.stack([resize(im, size, "area", enlarge="bicubic") for im in hr]) if len(hr) else np.zeros((0, size, size, 3), np.uint8))
             seen += len(hr)
             if limit and seen >= limit:
                 break
@@ -55,7 +55,7 @@ def load_face_images(source: Path, size: int, include_test: bool = False, limit:
             files = [p for p in files if not is_test_identity(p.name)]
         files = files[:limit] if limit else files
         faces = [read_rgb(p) for p in files]
-        arr = np.stack([resize_square(f, size) for f in faces if f is not None]) if files else np.zeros((0, size, size, 3), np.uint8)
+        arr = np.stack([square_photo(f, size, "area", enlarge="bicubic", whole=True) for f in faces if f is not None]) if files else np.zeros((0, size, size, 3), np.uint8)
     else:
         raise VidsrError(f"no training data at {source} (expected a folder of face images or a prepared set)")
     if len(arr) == 0:

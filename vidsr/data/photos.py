@@ -16,7 +16,7 @@ from vidsr.data.sources import Photo, default_speech_folder, list_photos
 from vidsr.data.splits import photo_clip_splits, photo_sides
 from vidsr.data.summary import Tally
 from vidsr.errors import VidsrError
-from vidsr.imaging import is_picture, read_rgb
+from vidsr.imaging import is_picture, read_rgb, square_photo
 
 VOICE_KINDS = ("real", "made", "mixed")
 P_REAL_IN_MIXED = 0.5
@@ -25,9 +25,6 @@ P_REAL_IN_MIXED = 0.5
 def _face_crop(photo: Photo, hr_size: int, scale: float) -> np.ndarray | str:
     """The photo's face as uint8 [hr_size, hr_size, 3], or why it cannot be used."""
     from vidsr.data.lfw import crop_lfw, lfw_crop_side
-    from vidsr.imaging import center_square
-    from vidsr.faces.crop import resize_image
-
     rgb = read_rgb(photo.path)
     if rgb is None:
         return "unreadable image"
@@ -37,7 +34,7 @@ def _face_crop(photo: Photo, hr_size: int, scale: float) -> np.ndarray | str:
         return crop_lfw(rgb, hr_size, scale)
     if min(rgb.shape[:2]) < MIN_CROP_FRACTION * hr_size:
         return f"photo under {MIN_CROP_FRACTION * hr_size:.0f} px"
-    return resize_image(np.ascontiguousarray(center_square(rgb)), hr_size)  # antialiased bicubic
+    return square_photo(rgb, hr_size)  # antialiased bicubic
 
 
 def _photo_job(job: tuple) -> tuple:

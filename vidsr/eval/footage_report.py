@@ -214,7 +214,7 @@ def write_strip(path: Path, result: dict) -> None:
     import torch
 
     from vidsr.files import write_bytes
-    from vidsr.imaging import from_uint8, grid
+    from vidsr.imaging import from_uint8, grid, resize
 
     keys, images, row = result["keys"], result["images"], result["row"]
     track = keys[0][0]
@@ -223,7 +223,7 @@ def write_strip(path: Path, result: dict) -> None:
     r = images["original"].shape[1]
     tiles = []
     for i in idx:
-        tiles.append(cv2.resize(result["inputs"][i], (r, r), interpolation=cv2.INTER_NEAREST))
+        tiles.append(resize(result["inputs"][i], r, "nearest"))
         for cond in ("bicubic", "none", "own", "other", "original"):
             tiles.append(images[cond][i] if cond in images else np.full((r, r, 3), 128, np.uint8))
     canvas = grid(torch.stack([from_uint8(t) for t in tiles]), len(STRIP_LABELS))  # tiles at the model's size

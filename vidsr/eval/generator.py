@@ -20,7 +20,7 @@ import torch
 from scipy import linalg
 
 from vidsr.eval.judges import FaceEmbedder
-from vidsr.imaging import to_uint8
+from vidsr.imaging import resize, to_uint8
 from vidsr.models.generator import Generator
 
 CONFIDENT = 90  # % confidence of the gender CNN
@@ -67,7 +67,7 @@ class Judges:
         found = confident = male = 0
         arrays = to_uint8(images)
         for a in arrays:
-            big = np.ascontiguousarray(cv2.resize(a, (DETECT_SIZE, DETECT_SIZE), interpolation=cv2.INTER_CUBIC))
+            big = np.ascontiguousarray(resize(a, DETECT_SIZE, "bicubic"))
             found += len(self.detector(big, 0)) > 0
             pad = max(1, a.shape[0] // 8)  # the margin PretrainedGender gives tight crops
             g = self.gender.gender(np.ascontiguousarray(cv2.copyMakeBorder(a, pad, pad, pad, pad, cv2.BORDER_REPLICATE)))

@@ -27,7 +27,7 @@ import os
 import numpy as np
 import torch
 
-from vidsr.imaging import to_uint8
+from vidsr.imaging import resize, to_uint8
 
 EXTRA = 'not installed (pip install "vidsr[eval]")'
 
@@ -114,11 +114,9 @@ class FaceEmbedder(_Cached):
         self.dlib = dlib
 
     def _compute(self, arrays):
-        import cv2
-
         chips = []
         for a in arrays:
-            big = np.ascontiguousarray(cv2.resize(a, (150, 150), interpolation=cv2.INTER_CUBIC))
+            big = np.ascontiguousarray(resize(a, 150, "bicubic"))
             shape = self.landmarks(big, self.dlib.rectangle(0, 0, 149, 149))
             chips.append(self.dlib.get_face_chip(big, shape, 150, 0.25))
         return [np.asarray(d, dtype=np.float32) for d in self.net.compute_face_descriptor(chips)]

@@ -14,7 +14,7 @@ SEARCH_GROW = 3.0  # those searches look in the predicted box grown this many ti
 
 # The names below are imported on first use (PEP 562), so that DETECT_EVERY costs nothing.
 _WHERE = {
-    "crop_face": "crop", "resize_image": "crop", "square_box": "crop", "training_crop_box": "crop",
+    "crop_face": "crop", "square_box": "crop", "training_crop_box": "crop",
     "Detection": "detect", "TinyFaceDetector": "detect",
     "BoxKalman": "track", "FaceTracker": "track", "KalmanParams": "track", "Track": "track",
     "iou_matrix": "track", "rts_smooth": "track",

@@ -6,16 +6,17 @@ A face box from the detector is turned into a square around the face's centre
 at the border still gives a full crop.
 
 Shrinking uses an antialiased bicubic filter (Pillow's, the same family as Matlab's
-``imresize``), so an 8x8 crop of a face in a video looks like the bicubic-downsampled
-faces the model is trained on (:func:`resize_image` is that filter; use it when making
-training pairs too).
+``imresize``: ``vidsr.imaging.resize(..., "antialiased")``), so an 8x8 crop of a face in a
+video looks like the bicubic-downsampled faces the model is trained on (the training photos
+are made with the same filter, :func:`vidsr.imaging.square_photo`).
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
-from PIL import Image
+
+from vidsr.imaging import resize
 
 
 def square_box(box: np.ndarray, margin: float = 0.0) -> np.ndarray:
@@ -57,18 +58,6 @@ def training_crop_box(box: np.ndarray, scale: float = TRAINING_CROP_SCALE) -> np
     return np.array([cx - half, cy - half, cx + half, cy + half], dtype=np.float32)
 
 
-def resize_image(image: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
-    """Resize an HxWx3 uint8 image to ``size`` (an int for a square, or (width, height)).
-
-    Bicubic; antialiased when shrinking (Pillow filters over the whole source footprint).
-    """
-    width, height = (size, size) if isinstance(size, int) else size
-    if image.shape[1] == width and image.shape[0] == height:
-        return image.copy()
-    pil = Image.fromarray(np.ascontiguousarray(image))
-    return np.asarray(pil.resize((width, height), Image.Resampling.BICUBIC))
-
-
 def crop_face(image: np.ndarray, box: np.ndarray, size: int) -> np.ndarray:
     """Cut ``box`` (xyxy, original-frame pixels, sub-pixel allowed) out of ``image`` as a
     ``size`` x ``size`` x 3 uint8 crop.
@@ -77,7 +66,7 @@ def crop_face(image: np.ndarray, box: np.ndarray, size: int) -> np.ndarray:
     to keep the face's proportions. Outside the frame the edge pixels are repeated.
     When the box is bigger than ``size`` it is first cut at its own resolution (a
     bilinear resample that only shifts by a fraction of a pixel, no shrinking) and then
-    shrunk with the antialiased filter of :func:`resize_image`; when it is smaller it is
+    shrunk with the antialiased filter (``resize(..., "antialiased")``); when it is smaller it is
     enlarged directly with bicubic interpolation.
     """
     if image.ndim != 3 or image.shape[2] != 3:
@@ -106,5 +95,5 @@ def crop_face(image: np.ndarray, box: np.ndarray, size: int) -> np.ndarray:
         borderMode=cv2.BORDER_REPLICATE,
     )
     if native != size:
-        crop = resize_image(crop, size)
+        crop = resize(crop, size, "antialiased")
     return crop

@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 
 from vidsr.errors import VidsrError
+from vidsr.imaging import resize
 
 MTCNN_WINDOW = 12
 """P-Net's window: the smallest face MTCNN can see, in pixels of the image it is given."""
@@ -48,14 +49,10 @@ class Detection:
     landmarks: np.ndarray | None = field(default=None, repr=False)
 
 
-def _resize(image: np.ndarray, scale: float) -> np.ndarray:
+def _scaled(image: np.ndarray, scale: float) -> np.ndarray:
     """``image`` scaled by ``scale`` (bicubic up, area-averaged down)."""
     h, w = image.shape[:2]
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    if size == (w, h):
-        return image
-    interp = cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA
-    return cv2.resize(image, size, interpolation=interp)
+    return resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), "bicubic" if scale > 1 else "area")
 
 
 def _patch(image: np.ndarray, box: np.ndarray, size: int) -> np.ndarray:
@@ -78,7 +75,7 @@ def _patch(image: np.ndarray, box: np.ndarray, size: int) -> np.ndarray:
             cv2.BORDER_CONSTANT,
             value=0,
         )
-        return cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
+        return resize(crop, size, "area")
     # Small box: one bicubic resample with sub-pixel placement.
     sx, sy = (x1 - x0) / size, (y1 - y0) / size
     matrix = np.array([[sx, 0, x0 + 0.5 * sx - 0.5], [0, sy, y0 + 0.5 * sy - 0.5]], np.float64)
@@ -247,7 +244,7 @@ class TinyFaceDetector:
         h, w = image.shape[:2]
         found = []
         for s in self.scales(h, w):
-            level = _resize(image, s)
+            level = _scaled(image, s)
             lh, lw = level.shape[:2]
             sx, sy = lw / w, lh / h  # the level's real scale after rounding
             # Strips of even height overlapping by window - stride rows, so every

@@ -26,6 +26,8 @@ import math
 import cv2
 import numpy as np
 
+from vidsr.imaging import resize
+
 # The spread of a colour channel may be scaled at most this much (either way): a nearly
 # grey original must not blow the new face's colours up, nor the reverse wash them out.
 MAX_SPREAD_RATIO = 2.0
@@ -81,13 +83,6 @@ def _square_pixels(box: np.ndarray) -> tuple[int, int, int]:
     return int(math.floor(cx - side / 2 + 0.5)), int(math.floor(cy - side / 2 + 0.5)), side
 
 
-def _resize(img: np.ndarray, side: int) -> np.ndarray:
-    if img.shape[0] == side and img.shape[1] == side:
-        return img
-    interp = cv2.INTER_AREA if side < img.shape[0] else cv2.INTER_CUBIC
-    return cv2.resize(img, (side, side), interpolation=interp)
-
-
 def paste_face(
     frame: np.ndarray,
     face_rgb: np.ndarray,
@@ -107,7 +102,7 @@ def paste_face(
     fx1, fy1 = min(x0 + side, w), min(y0 + side, h)
     if fx1 <= fx0 or fy1 <= fy0:
         return frame
-    face = _resize(np.ascontiguousarray(face_rgb), side)
+    face = resize(face_rgb, side, "area", enlarge="bicubic")
     region = frame[fy0:fy1, fx0:fx1]
     inner = (slice(fy0 - y0, fy1 - y0), slice(fx0 - x0, fx1 - x0))
     if colour:
@@ -135,7 +130,7 @@ def draw_inset(
     ix = x1 + gap if x1 + gap + size <= w else x0 - gap - size
     ix = int(np.clip(ix, 0, w - size))
     iy = int(np.clip((y0 + y1) // 2 - size // 2, 0, h - size))
-    frame[iy:iy + size, ix:ix + size] = _resize(np.ascontiguousarray(face_rgb), size)
+    frame[iy:iy + size, ix:ix + size] = resize(face_rgb, size, "area", enlarge="bicubic")
     thickness = max(1, size // 64)
     cv2.rectangle(frame, (x0, y0), (x1, y1), colour, thickness)
     cv2.rectangle(frame, (ix, iy), (ix + size - 1, iy + size - 1), colour, thickness)
@@ -188,9 +183,9 @@ class EnlargedFrame:
         w, h = self.size
         self.image = np.ascontiguousarray(image)
         y, u, v = cv2.split(cv2.transform(self.image, RGB_TO_YUV))
-        cv2.resize(y, (w, h), dst=self.y, interpolation=cv2.INTER_CUBIC)
-        cv2.resize(u, (w // 2, h // 2), dst=self.u, interpolation=cv2.INTER_CUBIC)
-        cv2.resize(v, (w // 2, h // 2), dst=self.v, interpolation=cv2.INTER_CUBIC)
+        resize(y, (w, h), "bicubic", dst=self.y)
+        resize(u, (w // 2, h // 2), "bicubic", dst=self.u)
+        resize(v, (w // 2, h // 2), "bicubic", dst=self.v)
 
     def paste(self, face_rgb: np.ndarray, box: np.ndarray, feather: float = 0.2, colour: bool = True) -> None:
         """:func:`paste_face` of ``face_rgb`` over ``box`` (xyxy, enlarged pixels)."""
@@ -212,5 +207,4 @@ class EnlargedFrame:
         half = ((rx1 - rx0) // 2, (ry1 - ry0) // 2)
         self.y[ry0:ry1, rx0:rx1] = yuv[..., 0]
         for c, plane in ((1, self.u), (2, self.v)):
-            plane[ry0 // 2 : ry1 // 2, rx0 // 2 : rx1 // 2] = cv2.resize(
-                np.ascontiguousarray(yuv[..., c]), half, interpolation=cv2.INTER_AREA)
+            plane[ry0 // 2 : ry1 // 2, rx0 // 2 : rx1 // 2] = resize(yuv[..., c], half, "area")

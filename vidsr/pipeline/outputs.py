@@ -90,9 +90,9 @@ class Outputs:
             self.writers[face.track] = writer
         image = face.image
         if self.compare:
-            import cv2
+            from vidsr.imaging import resize
 
-            low = cv2.resize(face.crop, (self.resolution,) * 2, interpolation=cv2.INTER_NEAREST)
+            low = resize(face.crop, self.resolution, "nearest")
             image = np.concatenate([low, face.image], axis=1)
         writer.write(image)
         if face.frame == track.last:

@@ -57,9 +57,8 @@ class Renderer:
 
     def overlay_frame(self, image: np.ndarray, faces: list[Face]) -> np.ndarray:
         """The frame enlarged, with its faces put back (RGB, or I420 planes for a yuv writer)."""
-        import cv2
-
         from vidsr.faces.paste import EnlargedFrame, draw_inset, paste_face
+        from vidsr.imaging import resize
 
         if self.yuv:
             if self._canvas is None:
@@ -71,7 +70,7 @@ class Renderer:
         if self.size != (self.info.width, self.info.height):
             if self._canvas is None:
                 self._canvas = np.empty((self.size[1], self.size[0], 3), np.uint8)
-            image = cv2.resize(image, self.size, dst=self._canvas, interpolation=cv2.INTER_CUBIC)
+            image = resize(image, self.size, "bicubic", dst=self._canvas)
         for f in faces:
             box = f.box * self.box_scale
             if self.inset:

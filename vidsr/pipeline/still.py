@@ -17,16 +17,14 @@ def face_input(rgb: np.ndarray, model):
     resized to R and reduced by D (bicubic, :meth:`FaceSR.lowres`) to l x l, as in the
     authors' demo. A smaller one is a tiny face: its centre square is the input itself.
     """
-    from vidsr.faces import resize_image
-    from vidsr.imaging import center_square, from_uint8
+    from vidsr.imaging import from_uint8, square_photo
 
     l, r = model.preset.lowres, model.preset.resolution
-    square = np.ascontiguousarray(center_square(rgb))
     dev = model_device(model)
     if min(rgb.shape[:2]) >= 2 * l:
-        high = np.array(resize_image(square, r))  # writable, for torch
+        high = np.array(square_photo(rgb, r))  # writable, for torch
         return high, model.lowres(from_uint8(high)[None].to(dev))
-    return None, from_uint8(np.array(resize_image(square, l)))[None].to(dev)
+    return None, from_uint8(np.array(square_photo(rgb, l)))[None].to(dev)
 
 
 def voice_code(path: str | os.PathLike, model):
@@ -43,12 +41,11 @@ def voice_code(path: str | os.PathLike, model):
 def tile(image: np.ndarray | None, size: int) -> np.ndarray:
     """An RGB picture as a size x size tile (nearest when enlarging, for low-res inputs);
     white for None."""
-    import cv2
+    from vidsr.imaging import resize
 
     if image is None:
         return np.full((size, size, 3), 255, np.uint8)
-    interp = cv2.INTER_NEAREST if image.shape[0] < size else cv2.INTER_AREA
-    return cv2.resize(np.ascontiguousarray(image), (size, size), interpolation=interp)
+    return resize(image, size, "nearest" if image.shape[0] < size else "area")
 
 
 def enhance_face(rgb: np.ndarray, model, voice=None) -> tuple[np.ndarray, list[str]]:

@@ -13,7 +13,7 @@ from safetensors import safe_open
 
 from vidsr.data.shards.format import INT_FIELDS, OPTIONAL_FIELDS, SHARDS, _split_list, open_set
 from vidsr.errors import VidsrError
-from vidsr.imaging import resize_square
+from vidsr.imaging import resize
 
 
 def _rank_world() -> tuple[int, int] | None:
@@ -115,7 +115,7 @@ class ShardDataset(torch.utils.data.IterableDataset):
                 yield sample
 
     def _finish(self, sample: dict, rng: np.random.Generator) -> dict:
-        rgb = resize_square(np.asarray(sample["hr"]), self.hr_size)
+        rgb = resize(np.asarray(sample["hr"]), self.hr_size, "area", enlarge="bicubic")
         sample["hr"] = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float().div_(127.5).sub_(1.0)
         if "audio" in sample:
             wave = np.asarray(sample["audio"], np.float32) / 32768.0
