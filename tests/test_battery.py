@@ -86,6 +86,33 @@ def test_a_second_run_into_a_busy_folder_fails_at_once_and_keeps_the_first(short
                 pass
 
 
+def test_two_workers_do_what_one_process_does(short_clips, tiny_weights, tmp_path):
+    clips = [short_clips[1], short_clips[10], short_clips["truncated"]]
+    one = enhance_many(clips, tmp_path / "one", weights=tiny_weights, device="cpu")
+    done: list[str] = []
+    two = enhance_many(clips, tmp_path / "two", weights=tiny_weights, device="cpu", workers=2,
+                       on_file=lambda i, n, path, result: done.append(path.name) if result else None)
+    assert sorted(done) == sorted(c.name for c in clips)  # each video reported once, as it is done
+    keys = ("input", "status", "message", "tracks", "frames", "faces")
+    assert [{k: r.get(k) for k in keys} for r in two] == [{k: r.get(k) for k in keys} for r in one]
+    for r in two:
+        folder = Path(r["folder"])
+        assert folder.parent == tmp_path / "two"
+        if r["status"] == "ok":
+            names = sorted(p.name for p in folder.iterdir())
+            assert names == sorted(p.name for p in (tmp_path / "one" / folder.name).iterdir())
+    assert not partials(tmp_path)
+    again = enhance_many(clips, tmp_path / "two", weights=tiny_weights, device="cpu", workers=2)
+    assert [r["status"] for r in again] == ["skipped"] * 3
+
+
+def test_workers_with_bad_weights_fail_as_one_error(short_clips, tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(VidsrError):
+        enhance_many([short_clips[1], short_clips[10]], tmp_path / "out", weights=bad, device="cpu", workers=2)
+
+
 def test_summaries_of_two_runs_into_one_folder_keep_both(tmp_path):
     from vidsr.cli.enhance import write_summary
 

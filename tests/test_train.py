@@ -196,6 +196,20 @@ def test_two_process_training_run_on_cpu(tiny_set, tmp_path):
     assert stats(tmp_path / "generator")[-1]["step"] == 4
 
 
+def test_balanced_gender_loss_weighs_both_genders_alike():
+    from vidsr.train.stages.fusion import class_weights
+
+    labels = torch.tensor([0, 0, 0, 1])
+    assert torch.allclose(class_weights(labels), torch.tensor([4 / 6, 2.0]))
+    logits = torch.randn(4, 2)
+    per_row = torch.nn.functional.cross_entropy(logits, labels, reduction="none")
+    balanced = torch.nn.functional.cross_entropy(logits, labels, weight=class_weights(labels))
+    assert torch.allclose(balanced, (per_row[:3].mean() + per_row[3]) / 2)  # the mean of the per-gender means
+    men = torch.tensor([1, 1])  # a batch of one gender: the plain cross-entropy
+    assert torch.allclose(torch.nn.functional.cross_entropy(logits[:2], men, weight=class_weights(men)),
+                          torch.nn.functional.cross_entropy(logits[:2], men))
+
+
 def test_fusion_listens_options_and_warm_start(tiny_set, tmp_path):
     """The fusion stage's additions (gender loss through our frozen C_g, pixel L1, ambiguous
     inputs) train and are recorded; ``init`` starts a stage from another run's networks."""
@@ -206,7 +220,7 @@ def test_fusion_listens_options_and_warm_start(tiny_set, tmp_path):
     with pytest.raises(Exception, match="classifiers"):
         train("fusion", tiny_set, runs, steps=2, overrides={"gender_weight": 1.0}, **common)
     train("classifiers", tiny_set, runs, steps=4, **common)
-    listen = {"gender_weight": 1.0, "pixel_weight": 0.5, "ambiguous": 0.5}
+    listen = {"gender_weight": 1.0, "gender_balance": True, "pixel_weight": 0.5, "ambiguous": 0.5}
     (weights,) = train("fusion", tiny_set, runs, steps=4, overrides=listen, **common)
     rows = stats(runs / "fusion")
     assert {"gender_ce", "gender_acc", "pixel_l1", "l1_code", "sr_mse"} <= set(rows[0])

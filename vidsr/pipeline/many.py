@@ -7,6 +7,7 @@ import gc
 import glob
 import os
 import re
+import signal
 import time
 from pathlib import Path
 from typing import Callable, Iterable
@@ -63,6 +64,7 @@ def enhance_many(
     weights: str | os.PathLike | None = None,
     device: str = "auto",
     face_range: tuple[float, float] | None = None,
+    workers: int = 1,
     **options,
 ) -> list[dict]:
     """:func:`enhance_video` for every video of ``inputs`` (files, folders, globs), each
@@ -75,6 +77,12 @@ def enhance_many(
     tracks, frames, seconds, report (the report's path), faces (per enhanced track: id,
     box, frames, voice_frames, speech); busy: True when the file failed
     because another run is writing its folder at the same time.
+
+    ``workers`` > 1: that many processes, each with the model and the detector loaded once
+    and this process's threads shared among them, take the videos one at a time (on the
+    CPU, two one-thread workers beat one two-thread process: README, Benchmarks); the
+    ``progress`` and ``warn`` callbacks are then not called (warnings are in each result's
+    message) and ``on_file`` only as each video is done.
     """
     check_options(face_range=face_range, **options)
     if options.get("audio") is not None:
@@ -87,36 +95,100 @@ def enhance_many(
     files = [f for f in expand_inputs(inputs) if not is_output(f, outdir)]
     if not files:
         raise VidsrError("no videos found in the given inputs")
-    model = load_model(weights, device)
-    dev = model_device(model)
-    detector = make_detector(dev, face_range)
+    jobs = list(zip(files, _output_folders(files, outdir)))
+    model = load_model(weights, device)  # here first, so that bad weights fail as one error
+    if workers > 1 and len(jobs) > 1:
+        del model
+        return _enhance_in_workers(jobs, on_file, min(workers, len(jobs)), weights, device, face_range, options)
+    detector = make_detector(model_device(model), face_range)
     results = []
-    for i, (f, folder) in enumerate(zip(files, _output_folders(files, outdir))):
+    for i, (f, folder) in enumerate(jobs):
         if on_file:
-            on_file(i, len(files), f, None)
-        report_path = folder / f"{f.stem}.report.json"
-        result = {"input": str(f), "folder": str(folder), "status": "skipped", "message": "",
-                  "tracks": None, "frames": None, "seconds": 0.0, "report": str(report_path)}
-        started = time.perf_counter()
-        if report_path.exists():
-            result["message"] = "already done (its report exists)"
-        else:
-            try:
-                report = enhance_video(f, folder, model=model, detector=detector, face_range=face_range, **options)
-            except FolderBusyError as e:  # another run is doing this file now: leave it alone
-                result.update(status="failed", message=str(e), busy=True)
-            except VidsrError as e:
-                result.update(status="failed", message=str(e))
-                with contextlib.suppress(OSError):
-                    folder.rmdir()  # only if this run left it empty
-            else:
-                result.update(status=report["status"], tracks=report["tracks_enhanced"], frames=report["frames"],
-                              message="; ".join(report["warnings"]),
-                              faces=[{k: t.get(k) for k in ("id", "box", "frames", "voice_frames", "speech")}
-                                     for t in report["tracks"] if t["enhanced"]])
-        result["seconds"] = round(time.perf_counter() - started, 2)
-        results.append(result)
+            on_file(i, len(jobs), f, None)
+        results.append(_enhance_one(f, folder, model, detector, face_range, options))
         if on_file:
-            on_file(i, len(files), f, result)
+            on_file(i, len(jobs), f, results[-1])
         gc.collect()
+    return results
+
+
+def _enhance_one(f: Path, folder: Path, model, detector, face_range, options: dict) -> dict:
+    """One video into ``folder``: :func:`enhance_video`, or skipped (its report exists), or
+    failed (a :class:`VidsrError`); the result dict of :func:`enhance_many`."""
+    report_path = folder / f"{f.stem}.report.json"
+    result = {"input": str(f), "folder": str(folder), "status": "skipped", "message": "",
+              "tracks": None, "frames": None, "seconds": 0.0, "report": str(report_path)}
+    started = time.perf_counter()
+    if report_path.exists():
+        result["message"] = "already done (its report exists)"
+    else:
+        try:
+            report = enhance_video(f, folder, model=model, detector=detector, face_range=face_range, **options)
+        except FolderBusyError as e:  # another run is doing this file now: leave it alone
+            result.update(status="failed", message=str(e), busy=True)
+        except VidsrError as e:
+            result.update(status="failed", message=str(e))
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if this run left it empty
+        else:
+            result.update(status=report["status"], tracks=report["tracks_enhanced"], frames=report["frames"],
+                          message="; ".join(report["warnings"]),
+                          faces=[{k: t.get(k) for k in ("id", "box", "frames", "voice_frames", "speech")}
+                                 for t in report["tracks"] if t["enhanced"]])
+    result["seconds"] = round(time.perf_counter() - started, 2)
+    return result
+
+
+# Workers: each process loads the model and the detector once and takes videos one at a
+# time. Callbacks (per-frame progress, warnings) stay in the parent: a worker's warnings
+# reach it in each result's message.
+_worker: dict = {}
+
+
+def _start_worker(weights, device: str, face_range, threads: int) -> None:
+    import cv2
+    import torch
+
+    from vidsr.media.ffmpeg import interrupt
+
+    torch.set_num_threads(threads)
+    cv2.setNumThreads(threads)
+    # pool.terminate() sends SIGTERM: stop as Ctrl-C does, so the video being written
+    # deletes its temporaries (Ctrl-C itself reaches every worker of the terminal's group).
+    signal.signal(signal.SIGTERM, lambda signum, frame: interrupt())
+    model = load_model(weights, device)
+    _worker.update(model=model, detector=make_detector(model_device(model), face_range))
+
+
+def _worker_job(job: tuple) -> tuple[int, dict]:
+    i, f, folder, face_range, options = job
+    result = _enhance_one(f, folder, _worker["model"], _worker["detector"], face_range, options)
+    gc.collect()
+    return i, result
+
+
+def _enhance_in_workers(jobs: list, on_file, workers: int, weights, device: str, face_range, options: dict) -> list[dict]:
+    """:func:`enhance_many`'s loop over ``workers`` processes (spawned), the threads of this
+    one shared among them; ``on_file(i, n, path, result)`` as each video is done, in the
+    order they finish (not called before each)."""
+    import multiprocessing as mp
+
+    import torch
+
+    options = {k: v for k, v in options.items() if k not in ("progress", "warn")}
+    threads = max(1, torch.get_num_threads() // workers)
+    results: list = [None] * len(jobs)
+    pool = mp.get_context("spawn").Pool(workers, _start_worker, (weights, device, face_range, threads))
+    try:
+        tasks = [(i, f, folder, face_range, options) for i, (f, folder) in enumerate(jobs)]
+        for i, result in pool.imap_unordered(_worker_job, tasks):
+            results[i] = result
+            if on_file:
+                on_file(i, len(jobs), jobs[i][0], result)
+        pool.close()
+    except BaseException:
+        pool.terminate()  # each worker deletes the temporaries of the video it was writing
+        raise
+    finally:
+        pool.join()
     return results

@@ -18,6 +18,9 @@ eq. (4) alone is all three at 0):
   codes, eq. (4)'s target, carry the gender weakly, so with eq. (4) alone F learns to copy
   z^l and ignores z_a; this term rewards the output's gender, which at 8x8 the voice tells
   better than the picture.
+- ``gender_balance``: the cross-entropy weighs each batch's men and women alike (each
+  gender's rows by the inverse of their count), so that the training set's male majority
+  (59 % of D2) does not teach F to lean male when the voice is heard.
 - ``pixel_weight``: L1 of G(z_f) to x^h, a target that carries more than E_h's codes.
 - ``ambiguous``: the share of each batch whose 8x8 input is made ambiguous (greyscale and
   blurred), where only the voice can tell the gender.
@@ -44,6 +47,13 @@ def make_ambiguous(x_l: torch.Tensor) -> torch.Tensor:
     grey = x_l.mean(1, keepdim=True)
     blurred = F.avg_pool2d(F.pad(grey, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
     return blurred.expand_as(x_l).contiguous()
+
+
+def class_weights(labels: torch.Tensor, classes: int = 2) -> torch.Tensor:
+    """Per-class weights for a cross-entropy that weighs every class present alike: the
+    inverse of each class's count among ``labels`` (a class absent gets weight 1, unused)."""
+    counts = torch.bincount(labels, minlength=classes).clamp(min=1).float()
+    return len(labels) / (classes * counts)
 
 
 def gender_classifier(ctx: TrainContext):
@@ -76,6 +86,7 @@ class FusionStage:
         self.opt = adam(params, float(o["lr"]))
         self.augment = bool(o["augment"])
         self.gender_weight = float(o["gender_weight"])
+        self.gender_balance = bool(o["gender_balance"])
         self.pixel_weight = float(o["pixel_weight"])
         self.ambiguous = float(o["ambiguous"])
         self.C_g = gender_classifier(ctx) if self.gender_weight > 0 else None
@@ -83,7 +94,7 @@ class FusionStage:
         self.data = Batches(ctx, "d2", self.batch_size, with_audio=True, augment_audio=self.augment)
         self.inputs = LowResInputs(ctx)
         self.recorded_options = {"fusion": self.fusion_key, "finetune_audio": self.finetune_audio, "augment_audio": self.augment,
-                                 "gender_weight": self.gender_weight, "pixel_weight": self.pixel_weight,
+                                 "gender_weight": self.gender_weight, "gender_balance": self.gender_balance, "pixel_weight": self.pixel_weight,
                                  "ambiguous": self.ambiguous, **self.inputs.recorded}
 
     def networks(self):
@@ -119,10 +130,12 @@ class FusionStage:
             if self.C_g is not None:
                 gender = batch["gender"]
                 known = gender >= 0
+                g = gender[known]
                 logits = self.C_g(x_f[known]).float()
-                ce = F.cross_entropy(logits, gender[known]) if known.any() else logits.sum() * 0.0
+                ce = F.cross_entropy(logits, g, weight=class_weights(g) if self.gender_balance else None) \
+                    if known.any() else logits.sum() * 0.0
                 loss = loss + self.gender_weight * ce
-                logged.update(gender_ce=ce.item(), gender_acc=(logits.argmax(1) == gender[known]).float().mean().item())
+                logged.update(gender_ce=ce.item(), gender_acc=(logits.argmax(1) == g).float().mean().item())
         self.ctx.optimize(self.opt, loss)
         return {"loss": loss.item(), "l1_code": l_code.item(), "sr_mse": l_sr.item(), **logged}
 
