@@ -59,11 +59,11 @@ def main() -> None:
         mine, theirs = np.flatnonzero(gender == g), np.flatnonzero(gender == 1 - g)
         other[mine] = theirs[np.arange(len(mine)) % len(theirs)]
     if args.clean:
-        x_l = downsample(hr, first.preset.lowres)
+        x_l = downsample(hr, first.preset.lr_size)
     else:
         from vidsr.data.degrade import degrade_batch
 
-        x_l = degrade_batch(hr, first.preset.lowres, np.random.default_rng(12345))
+        x_l = degrade_batch(hr, first.preset.lr_size, np.random.default_rng(12345))
     result = {"samples": len(items), "inputs": "clean" if args.clean else "degraded", "share_female": float(gender.mean()),
               "reference": {}}
     bicubic = torch.nn.functional.interpolate(x_l, size=(res, res), mode="bicubic", align_corners=False).clamp(-1, 1)

@@ -25,7 +25,7 @@ from vidsr.pipeline.still import tile
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VIDSR_SHARED") or ROOT.parent / "shared")
-HR, LOWRES, TILE, VERSIONS, PAD = 64, 8, 64, 8, 2
+HR, LR_SIZE, TILE, VERSIONS, PAD = 64, 8, 64, 8, 2
 
 
 def faces(shared: Path, per_source: int) -> list[np.ndarray]:
@@ -49,8 +49,8 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     rows = []
     for hr in faces(args.shared, args.per_source):
-        clean = to_uint8(downsample(from_uint8(hr)[None], LOWRES))[0]
-        tiles = [hr, tile(clean, TILE)] + [tile(degrade_face(hr, LOWRES, rng)[0], TILE) for _ in range(VERSIONS)]
+        clean = to_uint8(downsample(from_uint8(hr)[None], LR_SIZE))[0]
+        tiles = [hr, tile(clean, TILE)] + [tile(degrade_face(hr, LR_SIZE, rng)[0], TILE) for _ in range(VERSIONS)]
         row = np.full((TILE, len(tiles) * (TILE + PAD) - PAD + 2 * PAD, 3), 255, np.uint8)
         for i, t in enumerate(tiles):
             x = i * (TILE + PAD) + (2 * PAD if i >= 2 else 0)  # a wider gap after the clean input

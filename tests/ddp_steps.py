@@ -32,7 +32,7 @@ def main(out: Path) -> None:
     data = torch.Generator().manual_seed(1)
     share = GLOBAL_BATCH // ctx.world_size
     for _ in range(STEPS):
-        x = torch.randn(GLOBAL_BATCH, 3, p.lowres, p.lowres, generator=data)
+        x = torch.randn(GLOBAL_BATCH, 3, p.lr_size, p.lr_size, generator=data)
         target = torch.randn(GLOBAL_BATCH, *p.latent_shape, generator=data)
         mine = slice(ctx.rank * share, (ctx.rank + 1) * share)
         ctx.optimize(opt, F.l1_loss(net(x[mine]), target[mine]))

@@ -106,7 +106,7 @@ def test_track_video_is_the_face_with_its_sound(main_run, model):
     assert abs(len(load_audio(video)) / 16000 - track["frames"] / 25) < 0.1
     # The left half is the 8x8 input enlarged by nearest neighbour: blocks of r/8 px.
     frame = next(iter(VideoReader(video))).image[:, :r].astype(int)
-    block = r // model.preset.lowres
+    block = r // model.preset.lr_size
     assert np.abs(frame[:block, :block] - frame[0, 0]).mean() < 12
 
 
@@ -429,7 +429,7 @@ def test_half_batches_run_in_half_precision_and_give_float_codes_and_uint8_faces
             self.index = index
 
     rng = np.random.default_rng(0)
-    crops = rng.integers(0, 256, (12, model.preset.lowres, model.preset.lowres, 3), dtype=np.uint8)
+    crops = rng.integers(0, 256, (12, model.preset.lr_size, model.preset.lr_size, 3), dtype=np.uint8)
     dtypes = []
     hook = model.G.register_forward_hook(lambda module, args, out: dtypes.append(out.dtype))
     try:
@@ -466,3 +466,22 @@ def test_a_gpu_asked_for_on_a_machine_without_one_is_one_line_error():
         make_detector(torch.device("cuda"), None)
     with pytest.raises(VidsrError, match="no CUDA GPU"):
         pick_device("cuda")
+
+
+def test_files_that_call_the_input_size_lowres_still_load(tmp_path):
+    """Model files, checkpoints and options.json written before the input size was called
+    lr_size name it "lowres" (the shipped default model among them): they read the same."""
+    import json
+
+    from vidsr.models.io import read_metadata, read_preset
+    from vidsr.models.presets import Preset, get_preset
+    from vidsr.weights import shipped_weights_path
+
+    path = shipped_weights_path()
+    assert "lowres" in read_metadata(path)["preset"]  # the shipped file has the old key
+    assert read_preset(path).lr_size == 8
+    new = get_preset("cpu").to_dict()
+    old = {("lowres" if k == "lr_size" else k): v for k, v in new.items()}
+    (tmp_path / "options.json").write_text(json.dumps({"stage": "lowres", "preset": old}))
+    assert Preset.from_dict(json.loads((tmp_path / "options.json").read_text())["preset"]) == get_preset("cpu")
+    assert Preset.from_dict(new) == get_preset("cpu") and "lowres" not in new

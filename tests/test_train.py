@@ -37,7 +37,7 @@ def test_network_shapes(name):
     with torch.no_grad():
         z = HighResEncoder(p)(torch.randn(2, 3, p.resolution, p.resolution))
         assert z.shape == (2, k, d)
-        assert LowResEncoder(p)(torch.randn(2, 3, p.lowres, p.lowres)).shape == (2, k, d)
+        assert LowResEncoder(p)(torch.randn(2, 3, p.lr_size, p.lr_size)).shape == (2, k, d)
         z_a = AudioEncoder(p)(torch.randn(2, 1, 257, 257))
         assert z_a.shape == (2, k, d)
         for layers in (1, 3):
@@ -51,7 +51,7 @@ def test_network_shapes(name):
 
 def test_paper_generator_has_twelve_codes_of_512():
     p = get_preset("paper")
-    assert (p.num_ws, p.z_dim, p.resolution, p.lowres) == (12, 512, 128, 8)
+    assert (p.num_ws, p.z_dim, p.resolution, p.lr_size) == (12, 512, 128, 8)
     assert Generator(p).num_ws == 12
 
 

@@ -48,8 +48,8 @@ def mix(
     r = model.preset.resolution
     lines = [
         f"# vidsr mix: {len(face_files)} face(s) x {len(voice_files)} voice(s)", "",
-        f"`{out.name}`: tiles of {r} x {r} px. Column 1: the face; column 2: its {model.preset.lowres} x "
-        f"{model.preset.lowres} input (nearest); cell (i, j): G(E_l(x_l,i) + F(E_l(x_l,i), E_a(a_j))), "
+        f"`{out.name}`: tiles of {r} x {r} px. Column 1: the face; column 2: its {model.preset.lr_size} x "
+        f"{model.preset.lr_size} input (nearest); cell (i, j): G(E_l(x_l,i) + F(E_l(x_l,i), E_a(a_j))), "
         "a_j being the middle 4 s of voice j." + (" Top row: the voices' own faces." if tops else ""), "",
         "| column | voice |" + (" face of the voice |" if tops else ""),
         "|---:|---|" + ("---|" if tops else ""),

@@ -71,11 +71,11 @@ def _column(bank: Networks, read: dict, key: str, x_h: torch.Tensor, idx: list[i
 
 def _strip(bank, read, rows, idx, columns, device) -> tuple[list[str], torch.Tensor]:
     x_h = _faces(read, idx, device)
-    lowres = upsample_nearest(downsample(x_h, bank.preset.lowres), x_h.shape[-1])
+    shown = upsample_nearest(downsample(x_h, bank.preset.lr_size), x_h.shape[-1])  # x_l, enlarged
     cols, labels = [], []
     for key, label in columns:
         if key == "input":
-            cols.append(lowres)
+            cols.append(shown)
         else:
             cols.append(_column(bank, read, key, x_h, idx, rows))
         labels.append(label if key in ("input", "hr") or key in rows else f"{label} (missing)")
@@ -86,7 +86,7 @@ def _strip(bank, read, rows, idx, columns, device) -> tuple[list[str], torch.Ten
 def write_figures(bank: Networks, read: dict, out: Path, rows: list[str]) -> dict:
     """Write the three figures into `out`; returns {figure: file name or why it is absent}."""
     device = _device(bank)
-    lr = bank.preset.lowres
+    lr = bank.preset.lr_size
     written = {}
     idx = pick_faces(read, FIG_ROWS)
     if not idx:

@@ -522,7 +522,7 @@ def evaluate_footage(
         if not keep_clips:
             shutil.rmtree(work, ignore_errors=True)
     settings = {
-        "weights": os.fspath(weights), "preset": model.preset.name, "lowres": model.preset.lowres,
+        "weights": os.fspath(weights), "preset": model.preset.name, "lowres": model.preset.lr_size,
         "resolution": model.preset.resolution, "face_px": face_px, "frame": list(frame), "seconds": seconds,
         "every": every, "crop_scale": crop_scale, "judged_framing": min(crop_scale, TRAINING_CROP_SCALE),
         "footage": list(footage), "lfw": os.fspath(lfw) if lfw else None, "lfw_limit": limit if lfw else None,

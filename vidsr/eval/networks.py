@@ -47,9 +47,9 @@ class Networks:
 
 def _check_preset(path: Path, preset: Preset) -> None:
     p = read_preset(path)
-    if (p.resolution, p.lowres, p.z_dim, p.num_ws) != (preset.resolution, preset.lowres, preset.z_dim, preset.num_ws):
-        raise WeightsError(f"{path} is preset '{p.name}' ({p.lowres} -> {p.resolution}), the others are "
-                           f"'{preset.name}' ({preset.lowres} -> {preset.resolution}): evaluate one model at a time")
+    if (p.resolution, p.lr_size, p.z_dim, p.num_ws) != (preset.resolution, preset.lr_size, preset.z_dim, preset.num_ws):
+        raise WeightsError(f"{path} is preset '{p.name}' ({p.lr_size} -> {p.resolution}), the others are "
+                           f"'{preset.name}' ({preset.lr_size} -> {preset.resolution}): evaluate one model at a time")
 
 
 def load_networks_for_eval(weights: Path | None, runs: Path | None, device: torch.device) -> Networks:

@@ -54,7 +54,7 @@ def generate(bank: Networks, row: Row, x_h: torch.Tensor, z_a: torch.Tensor | No
     z_a [B,k,d] of the row's E_a (for swap rows: the other voices' codes)."""
     from vidsr.imaging import downsample
 
-    x_l = downsample(x_h, bank.preset.lowres)
+    x_l = downsample(x_h, bank.preset.lr_size)
     if row.key == "hr":
         return x_h
     if row.key == "bicubic":

@@ -279,7 +279,7 @@ def evaluate(data: Path, weights: Path | None, runs: Path | None, out: Path, spl
     report = {
         "data": str(data), "split": split, "samples": n, "identities": int(len(np.unique(read["identity"]))),
         "set_source": meta.get("source", ""), "preset": bank.preset.name,
-        "resolution": bank.preset.resolution, "lowres": bank.preset.lowres,
+        "resolution": bank.preset.resolution, "lowres": bank.preset.lr_size,
         "weights": str(weights) if weights else None, "runs": str(runs) if runs else None,
         "sources": bank.sources, "missing_networks": bank.missing,
         "judges": {

@@ -56,7 +56,7 @@ class LowResEncoder(nn.Module):
             nn.Conv2d(w0, w1, 3, stride=2, padding=1), nn.InstanceNorm2d(w1, affine=True), _lrelu(),
             nn.Conv2d(w1, w2, 3, stride=2, padding=1), nn.InstanceNorm2d(w2, affine=True), _lrelu(),
         )
-        side = preset.lowres // 4
+        side = preset.lr_size // 4
         k_d = preset.num_ws * preset.z_dim
         self.fc = nn.Sequential(nn.Linear(w2 * side * side, preset.el_hidden), _lrelu(), nn.Linear(preset.el_hidden, k_d))
 

@@ -56,9 +56,9 @@ class FaceSR(nn.Module):
         save_networks(path, self.networks(), self.preset, extra, dtype=torch.float16 if half else None)
 
     # -- the pipeline of Fig. 1 ---------------------------------------------------------
-    def lowres(self, x_h: torch.Tensor) -> torch.Tensor:
-        """The paper's D: a high-res face bicubic-downsampled to the model's input size."""
-        return downsample(x_h, self.preset.lowres)
+    def downsample(self, x_h: torch.Tensor) -> torch.Tensor:
+        """The paper's D: a high-res face bicubic-downsampled to the model's input size l."""
+        return downsample(x_h, self.preset.lr_size)
 
     def encode_lowres(self, x_l: torch.Tensor) -> torch.Tensor:
         return self.E_l(x_l)

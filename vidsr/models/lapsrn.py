@@ -40,9 +40,9 @@ def _bilinear_up(channels: int) -> nn.ConvTranspose2d:
 class LapSRN(nn.Module):
     def __init__(self, preset: Preset, width: int = 32, depth: int = 3):
         super().__init__()
-        levels = math.log2(preset.resolution / preset.lowres)
+        levels = math.log2(preset.resolution / preset.lr_size)
         if levels != int(levels) or levels < 1:
-            raise ValueError(f"LapSRN needs a power-of-two factor, got {preset.lowres} -> {preset.resolution}")
+            raise ValueError(f"LapSRN needs a power-of-two factor, got {preset.lr_size} -> {preset.resolution}")
         self.levels, self.resolution = int(levels), preset.resolution
         self.width, self.depth = width, depth
         self.head = nn.Sequential(nn.Conv2d(3, width, 3, padding=1), nn.LeakyReLU(0.2))

@@ -15,11 +15,12 @@ PRESETS_FILE = Path(__file__).with_name("presets.json")
 
 @dataclass(frozen=True)
 class Preset:
-    """All sizes of one model configuration. ``num_ws`` is the paper's k, ``z_dim`` its d."""
+    """All sizes of one model configuration. ``num_ws`` is the paper's k, ``z_dim`` its d;
+    ``lr_size`` is l, the side of the low-res input x_l (8), ``resolution`` R, G's output."""
 
     name: str
     resolution: int
-    lowres: int
+    lr_size: int
     z_dim: int
     w_dim: int
     mapping_layers: int
@@ -54,7 +55,12 @@ class Preset:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Preset":
+        """A preset from :meth:`to_dict`'s form; the files written before the input size was
+        called ``lr_size`` (model files, checkpoints, run folders' options.json) call it
+        ``lowres``, and read the same."""
         d = dict(d)
+        if "lowres" in d and "lr_size" not in d:
+            d["lr_size"] = d.pop("lowres")
         d["el_widths"] = tuple(d["el_widths"])
         return cls(**d)
 

@@ -11,10 +11,10 @@ from vidsr.faces import DETECT_EVERY
 from vidsr.pipeline.constants import BATCH, DEFAULT_SMOOTH, MAX_OUTPUT, MODES, VOICE_TO
 
 
-def default_face_range(lowres: int) -> tuple[float, float]:
+def default_face_range(lr_size: int) -> tuple[float, float]:
     """The faces replaced by default: any detected face up to 2x the model's input (16 px for
     an 8 px input). A bigger face shrunk to l x l would lose more detail than G puts back."""
-    return (1.0, 2.0 * lowres)
+    return (1.0, 2.0 * lr_size)
 
 
 def parse_voice_to(value: str | int) -> str | int:

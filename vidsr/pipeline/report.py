@@ -85,7 +85,8 @@ def video_report(*, path: str, info, model, selection, outputs: dict, track_vide
         "video": path,
         "status": "ok" if selection.chosen else "no faces",
         "outputs": outputs,
-        "model": {"preset": model.preset.name, "lowres": model.preset.lowres, "resolution": model.preset.resolution,
+        # "lowres": the input side l (Preset.lr_size), under the key every report has had
+        "model": {"preset": model.preset.name, "lowres": model.preset.lr_size, "resolution": model.preset.resolution,
                   "weights": os.fspath(source) if source else None},
         "settings": settings,
         "input": {"width": info.width, "height": info.height, "fps": info.fps, "duration": info.duration,

@@ -24,11 +24,11 @@ class Selection:
         return f"smaller than {self.lo:g} px" if self.sizes[track_id] < self.lo else f"larger than {self.hi:g} px"
 
 
-def select_tracks(tracks: list, face_range: tuple[float, float] | None, lowres: int, path: str, warning) -> Selection:
+def select_tracks(tracks: list, face_range: tuple[float, float] | None, lr_size: int, path: str, warning) -> Selection:
     """The tracks whose face size (the median box width) is within ``face_range`` (default
-    :func:`default_face_range` of the model's input size ``lowres``): a whole track is
+    :func:`default_face_range` of the model's input size ``lr_size``): a whole track is
     replaced or left alone. ``warning(message)`` when there is nothing to replace."""
-    lo, hi = face_range if face_range is not None else default_face_range(lowres)
+    lo, hi = face_range if face_range is not None else default_face_range(lr_size)
     sizes = {t.id: track_size(t) for t in tracks}
     chosen = {t.id: t for t in tracks if lo <= sizes[t.id] <= hi}
     if not tracks:

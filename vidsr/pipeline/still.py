@@ -14,16 +14,16 @@ def face_input(rgb: np.ndarray, model):
     """A face picture -> (its R x R high-res tile or None, x_l [1, 3, l, l] in [-1, 1]).
 
     A picture at least 2l px on its shorter side is a high-res face: its centre square is
-    resized to R and reduced by D (bicubic, :meth:`FaceSR.lowres`) to l x l, as in the
+    resized to R and reduced by D (bicubic, :meth:`FaceSR.downsample`) to l x l, as in the
     authors' demo. A smaller one is a tiny face: its centre square is the input itself.
     """
     from vidsr.imaging import from_uint8, square_photo
 
-    l, r = model.preset.lowres, model.preset.resolution
+    l, r = model.preset.lr_size, model.preset.resolution
     dev = model_device(model)
     if min(rgb.shape[:2]) >= 2 * l:
         high = np.array(square_photo(rgb, r))  # writable, for torch
-        return high, model.lowres(from_uint8(high)[None].to(dev))
+        return high, model.downsample(from_uint8(high)[None].to(dev))
     return None, from_uint8(np.array(square_photo(rgb, l)))[None].to(dev)
 
 

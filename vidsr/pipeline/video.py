@@ -26,7 +26,7 @@ from vidsr.pipeline.constants import BATCH, BUFFER_BYTES, DEFAULT_SMOOTH, MAX_EN
 from vidsr.pipeline.model import load_model, make_detector, model_device
 from vidsr.pipeline.options import check_options, parse_voice_to
 from vidsr.pipeline.outputs import Outputs
-from vidsr.pipeline.render import Renderer
+from vidsr.pipeline.render import Renderer, RenderThread
 from vidsr.pipeline.report import run_settings, video_report
 from vidsr.pipeline.selection import frame_size, select_tracks
 from vidsr.pipeline.timing import Clock, TimedDetector
@@ -147,7 +147,7 @@ def enhance_into(
     tracks, frames_read = find_tracks(path, info, detector or make_detector(dev, face_range), detect_every, clock,
                                       progress, warning, times)
     check_frame_times(times, info.fps, path, warning)
-    selection = select_tracks(tracks, face_range, model.preset.lowres, path, warning)
+    selection = select_tracks(tracks, face_range, model.preset.lr_size, path, warning)
     chosen = selection.chosen
     voice, stretches, speech = whose_voice(voice, voice_source, voice_to, chosen, path, info.fps, model, dev,
                                            autocast, clock)
@@ -162,22 +162,26 @@ def enhance_into(
                       audio_cut=info.has_audio and mode != "overlay", times=times)
         if voice is not None:
             stack.callback(voice.close)
+        render = None
         try:
             if chosen and mode in ("both", "overlay"):
                 outputs["overlay"] = out.open_overlay(size, yuv=not inset).name
-            render = Renderer(out, clock, info, size, model.preset.resolution, inset=inset,
-                              tracks=mode in ("both", "tracks"), flicker=flicker if measure_flicker else None,
-                              on_face=on_face, progress=progress)
+            render = RenderThread(Renderer(out, clock, info, size, model.preset.resolution, inset=inset,
+                                           tracks=mode in ("both", "tracks"), flicker=flicker if measure_flicker else None,
+                                           on_face=on_face, progress=progress), depth=batch)
             batcher = Batcher(model, voice, dev, autocast, clock, batch=batch, radius=radius, raw=measure_flicker,
                               max_frames=Batcher.frames_held(batch, radius, info.width * info.height * 3, BUFFER_BYTES))
-            for frame, faces in face_crops(path, chosen, crop_scale, model.preset.lowres, clock):
+            for frame, faces in face_crops(path, chosen, crop_scale, model.preset.lr_size, clock):
                 for ready in batcher.add(frame, faces):
                     render(*ready)
             for ready in batcher.finish():
                 render(*ready)
+            render.close()
             with clock("encode"):  # the encoders' last frames and the sound
                 out.finish()
         except BaseException:
+            if render is not None:
+                render.stop()
             out.discard()
             raise
 
@@ -259,10 +263,10 @@ def check_frame_times(times: list[float], fps: float, path: Path, warning: Calla
                 "from the sound")
 
 
-def face_crops(path: str, chosen: dict, crop_scale: float, lowres: int, clock: Clock) -> Iterator[tuple[object, list[Face]]]:
+def face_crops(path: str, chosen: dict, crop_scale: float, lr_size: int, clock: Clock) -> Iterator[tuple[object, list[Face]]]:
     """Pass 2's input: every frame of the video (none when no track is ``chosen``) with
     its faces, x_l cut as the training faces were (:func:`vidsr.faces.training_crop_box`,
-    ``crop_scale`` box widths, reduced to ``lowres``)."""
+    ``crop_scale`` box widths, reduced to ``lr_size``)."""
     if not chosen:
         return
     from vidsr.faces import crop_face, iter_tracked_frames, training_crop_box
@@ -272,5 +276,5 @@ def face_crops(path: str, chosen: dict, crop_scale: float, lowres: int, clock: C
             faces = []
             for tid, box in boxes:
                 sq = training_crop_box(box, crop_scale)
-                faces.append(Face(tid, frame.index, frame.time, sq, crop_face(frame.image, sq, lowres)))
+                faces.append(Face(tid, frame.index, frame.time, sq, crop_face(frame.image, sq, lr_size)))
         yield frame, faces

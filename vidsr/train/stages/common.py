@@ -155,13 +155,14 @@ def adam(params, lr: float) -> torch.optim.Adam:
     return torch.optim.Adam(params, lr=lr)
 
 
-def lowres_of(ctx: TrainContext, x_h: torch.Tensor) -> torch.Tensor:
-    return downsample(x_h, ctx.preset.lowres)
+def downsample_input(ctx: TrainContext, x_h: torch.Tensor) -> torch.Tensor:
+    """The paper's D: the clean l x l input of a high-res batch (l: the preset's lr_size)."""
+    return downsample(x_h, ctx.preset.lr_size)
 
 
 class LowResInputs:
     """E_l's inputs for a stage, by its option ``degrade``: off, the paper's clean bicubic D
-    (:func:`lowres_of`); on, degraded as real tiny faces are (:mod:`vidsr.data.degrade`),
+    (:func:`downsample_input`); on, degraded as real tiny faces are (:mod:`vidsr.data.degrade`),
     drawn from an RNG seeded by (seed, rank, step) so a resumed run degrades exactly as an
     uninterrupted one. The crop scale is the set's framing (its prepare settings)."""
 
@@ -177,13 +178,13 @@ class LowResInputs:
         """(E_l's input, the clean D(x_h)) for a batch of `step`; `step` None: the fixed
         degradations of the sample grids. The clean D stays the target of eq. (2)'s and
         eq. (4)'s consistency term: the output must match the face, not its degradation."""
-        x_l = lowres_of(self.ctx, x_h)
+        x_l = downsample_input(self.ctx, x_h)
         if not self.degrade:
             return x_l, x_l
         from vidsr.data.degrade import degrade_batch
 
         key = [self.ctx.seed, DEGRADE_STREAM, self.ctx.rank] + ([] if step is None else [step + 1])
-        return degrade_batch(x_h, self.ctx.preset.lowres, np.random.default_rng(key), self.crop_scale), x_l
+        return degrade_batch(x_h, self.ctx.preset.lr_size, np.random.default_rng(key), self.crop_scale), x_l
 
     @property
     def recorded(self) -> dict:

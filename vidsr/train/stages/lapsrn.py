@@ -1,5 +1,5 @@
 """The LapSRN baseline of Table 2 (Lai et al. 2017), trained by vidsr on the same faces
-(d1 + d2, flipped at random) at the model's own factor (lowres -> resolution), with the
+(d1 + d2, flipped at random) at the model's own factor (lr_size -> resolution), with the
 Charbonnier loss at every pyramid level:
 
     min  sum_levels  charbonnier(LapSRN(x^l)_s, D_s(x^h)),   s = 2l, 4l, ..., R
@@ -15,7 +15,7 @@ import torch
 from vidsr.models.lapsrn import LapSRN, bicubic, charbonnier
 from vidsr.imaging import downsample, upsample_nearest
 from vidsr.train.context import TrainContext
-from vidsr.train.stages.common import Batches, adam, fixed_samples, lowres_of
+from vidsr.train.stages.common import Batches, adam, downsample_input, fixed_samples
 
 TRAIN_SPLITS = ["d1", "d2"]
 
@@ -52,7 +52,7 @@ class LapSRNStage:
         x_h = self.data.take(step)["hr"]
         flip = (torch.rand(len(x_h), generator=self.gen) < 0.5).to(x_h.device)
         x_h = torch.where(flip[:, None, None, None], x_h.flip(-1), x_h)
-        x_l = lowres_of(self.ctx, x_h)
+        x_l = downsample_input(self.ctx, x_h)
         with self.ctx.autocast():
             levels = self.net.pyramid(x_l)
             losses = [charbonnier(y.float(), downsample(x_h, y.shape[-1])) for y in levels]
@@ -64,7 +64,7 @@ class LapSRNStage:
     def samples(self):
         """Rows (test faces): high-res, 8x8 input (nearest), bicubic, LapSRN."""
         x_h = self.fixed
-        x_l = lowres_of(self.ctx, x_h)
+        x_l = downsample_input(self.ctx, x_h)
         size = x_h.shape[-1]
         self.net.eval()
         rows = [x_h, upsample_nearest(x_l, size), bicubic(x_l, size), self.net(x_l)]
