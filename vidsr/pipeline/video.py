@@ -26,7 +26,7 @@ from vidsr.pipeline.constants import BATCH, BUFFER_BYTES, DEFAULT_SMOOTH, MAX_EN
 from vidsr.pipeline.model import load_model, make_detector, model_device
 from vidsr.pipeline.options import check_options, parse_voice_to
 from vidsr.pipeline.outputs import Outputs
-from vidsr.pipeline.render import Renderer, RenderThread
+from vidsr.pipeline.render import Renderer
 from vidsr.pipeline.report import run_settings, video_report
 from vidsr.pipeline.selection import frame_size, select_tracks
 from vidsr.pipeline.timing import Clock, TimedDetector
@@ -162,13 +162,12 @@ def enhance_into(
                       audio_cut=info.has_audio and mode != "overlay", times=times)
         if voice is not None:
             stack.callback(voice.close)
-        render = None
         try:
             if chosen and mode in ("both", "overlay"):
                 outputs["overlay"] = out.open_overlay(size, yuv=not inset).name
-            render = RenderThread(Renderer(out, clock, info, size, model.preset.resolution, inset=inset,
-                                           tracks=mode in ("both", "tracks"), flicker=flicker if measure_flicker else None,
-                                           on_face=on_face, progress=progress), depth=batch)
+            render = Renderer(out, clock, info, size, model.preset.resolution, inset=inset,
+                              tracks=mode in ("both", "tracks"), flicker=flicker if measure_flicker else None,
+                              on_face=on_face, progress=progress)
             batcher = Batcher(model, voice, dev, autocast, clock, batch=batch, radius=radius, raw=measure_flicker,
                               max_frames=Batcher.frames_held(batch, radius, info.width * info.height * 3, BUFFER_BYTES))
             for frame, faces in face_crops(path, chosen, crop_scale, model.preset.lr_size, clock):
@@ -176,12 +175,9 @@ def enhance_into(
                     render(*ready)
             for ready in batcher.finish():
                 render(*ready)
-            render.close()
             with clock("encode"):  # the encoders' last frames and the sound
                 out.finish()
         except BaseException:
-            if render is not None:
-                render.stop()
             out.discard()
             raise
 
