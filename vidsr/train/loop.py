@@ -1,7 +1,7 @@
 """The loop every stage shares: run folder, options.json, stats.jsonl, sample grids,
 checkpoints that survive a kill, and progress reported to a callback (after NVlabs/stylegan2-ada-pytorch).
 
-A stage is an object with
+A stage is an object (the frame of all of them: :class:`vidsr.train.stages.common.Stage`) with
 - ``name``; ``networks()``: every network to checkpoint (name -> module);
 - ``optimizers()``: name -> optimiser;
 - ``train_step(step) -> dict[str, float]``: one iteration, returning its losses;

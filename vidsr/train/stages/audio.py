@@ -22,16 +22,15 @@ from torch import nn
 
 from vidsr.audio.spectrogram import log_spectrogram
 from vidsr.train.context import TrainContext
-from vidsr.train.stages.common import Batches, adam, build, fixed_samples, flip_average, trained, warm_start
+from vidsr.train.stages.common import Batches, Stage, adam, build, fixed_samples, flip_average, trained, warm_start
 
 
-class AudioStage:
+class AudioStage(Stage):
     name = "audio"
 
     def __init__(self, ctx: TrainContext):
-        self.ctx = ctx
+        super().__init__(ctx)
         o = ctx.options
-        self.batch_size = int(o["batch"])
         self.augment = bool(o["augment"])
         self.G, self.E_h = trained(ctx, "G", "E_h")
         self.E_a = build("E_a", ctx)
@@ -40,15 +39,10 @@ class AudioStage:
         self.gender_head = nn.Linear(ctx.preset.ea_hidden, 1).to(ctx.device)
         ctx.replicate(self.E_a, self.gender_head)
         self.opt = adam(list(self.E_a.parameters()) + list(self.gender_head.parameters()), float(o["lr"]))
+        self.trains({"E_a": self.E_a, "gender_head": self.gender_head}, {"E_a": self.opt})
         self.fixed = fixed_samples(ctx, "d1", with_audio=True)
         self.data = Batches(ctx, "d1", self.batch_size, with_audio=True, augment_audio=self.augment)
         self.recorded_options = {"augment_audio": self.augment, "gender_weight": self.gender_weight, **started}
-
-    def networks(self):
-        return {"E_a": self.E_a, "gender_head": self.gender_head}
-
-    def optimizers(self):
-        return {"E_a": self.opt}
 
     def train_step(self, step: int) -> dict[str, float]:
         batch = self.data.take(step)

@@ -27,7 +27,7 @@ from vidsr.data.shards import ShardDataset, iter_shard_tensors
 from vidsr.models.classifiers import FaceClassifier
 from vidsr.files import write_text
 from vidsr.train.context import TrainContext
-from vidsr.train.stages.common import Batches, adam
+from vidsr.train.stages.common import Batches, Stage, adam
 
 TRAIN_SPLITS = ["d1", "d2"]
 
@@ -79,13 +79,12 @@ def identity_classes(data) -> tuple[list[int], str]:
     return ([], "; and ".join(reasons)) if reasons else (shared, "")
 
 
-class ClassifiersStage:
+class ClassifiersStage(Stage):
     name = "classifiers"
 
     def __init__(self, ctx: TrainContext):
-        self.ctx = ctx
+        super().__init__(ctx)
         o = ctx.options
-        self.batch_size = int(o["batch"])
         size = min(int(o["size"]), ctx.preset.resolution)
         self.C_g = FaceClassifier(size, 2, int(o["width"])).to(ctx.device)
         nets = {"C_g": self.C_g}
@@ -101,24 +100,12 @@ class ClassifiersStage:
         self.nets = nets
         ctx.replicate(*nets.values())
         self.opts = {n: adam(m.parameters(), float(o["lr"])) for n, m in nets.items()}
+        self.trains(nets, self.opts)
         self.gen = torch.Generator().manual_seed(ctx.seed * 1000 + ctx.rank + 7)
         ds = ShardDataset(ctx.data, TRAIN_SPLITS, shuffle=False, with_audio=False, hr_size=ctx.preset.resolution, epochs=1)
         self.fixed = torch.stack([s["hr"] for s in islice(iter(ds), 8)]).to(ctx.device)
         self.data = Batches(ctx, TRAIN_SPLITS, self.batch_size, with_audio=False)
         self.recorded_options = {"identity_classes": len(classes), "no_identity_reason": self.no_identity_reason}
-
-    def networks(self):
-        return dict(self.nets)
-
-    def optimizers(self):
-        return dict(self.opts)
-
-    def extra_state(self):
-        return {"batch_gen": self.gen.get_state()}
-
-    def load_extra_state(self, extra):
-        if "batch_gen" in extra:
-            self.gen.set_state(extra["batch_gen"])
 
     def _targets(self, identity: torch.Tensor) -> torch.Tensor:
         """C_i's class of each identity index, -1 for identities it does not learn."""

@@ -1,7 +1,7 @@
-"""What the encoder stages (highres, lowres, audio, fusion) share: frozen networks read from
-earlier stages, a streamed batch iterator over a prepared set, fixed sample batches, the
-low-res inputs (the paper's clean D, or degraded as real tiny faces are) and the paper's
-loss terms."""
+"""What the stages share: the frame the loop drives (:class:`Stage`); for the encoder stages
+(highres, lowres, audio, fusion) frozen networks read from earlier stages, a streamed batch
+iterator over a prepared set, fixed sample batches, the low-res inputs (the paper's clean D,
+or degraded as real tiny faces are) and the paper's loss terms."""
 
 from __future__ import annotations
 
@@ -23,6 +23,49 @@ from vidsr.train.context import TrainContext
 
 N_SAMPLES = 8
 DEGRADE_STREAM = 71  # keeps the degradation RNG apart from every other seeded stream
+
+
+class Stage:
+    """The frame of every stage, as the loop (:mod:`vidsr.train.loop`) drives it: ``ctx`` and
+    ``batch_size`` (the option ``batch``), set by ``__init__``; what the checkpoints hold, set
+    once by :meth:`trains` (the networks and their optimisers, by name) and returned by
+    :meth:`networks` and :meth:`optimizers`; and, for a stage with a batch RNG of its own
+    (``self.gen``, a torch.Generator), that RNG's state beside them (:meth:`extra_state`)."""
+
+    name: str
+    gen: torch.Generator | None = None
+
+    def __init__(self, ctx: TrainContext):
+        self.ctx = ctx
+        self.batch_size = int(ctx.options["batch"])
+
+    def trains(self, networks: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimizer]) -> None:
+        self._networks, self._optimizers = dict(networks), dict(optimizers)
+
+    def networks(self) -> dict[str, nn.Module]:
+        return dict(self._networks)
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return dict(self._optimizers)
+
+    def extra_state(self) -> dict | None:
+        return rng_state(self.gen) if self.gen is not None else None
+
+    def load_extra_state(self, extra: dict) -> None:
+        if self.gen is not None:
+            load_rng_state(self.gen, extra)
+
+
+def rng_state(gen: torch.Generator) -> dict[str, torch.Tensor]:
+    """A batch RNG's state as checkpoints keep it."""
+    return {"batch_gen": gen.get_state()}
+
+
+def load_rng_state(gen: torch.Generator, extra: dict) -> None:
+    """Restore :func:`rng_state` (a checkpoint without it leaves ``gen`` as it is)."""
+    if "batch_gen" in extra:
+        gen.set_state(extra["batch_gen"])
+
 
 def build(name: str, ctx: TrainContext) -> nn.Module:
     """A new network ``name`` (:func:`vidsr.models.build.build_network`) on the context's device."""
@@ -103,11 +146,10 @@ class ImageBatches:
         return x.to(self.ctx.device)
 
     def state(self) -> dict[str, torch.Tensor]:
-        return {"batch_gen": self.gen.get_state()}
+        return rng_state(self.gen)
 
     def load_state(self, extra: dict[str, torch.Tensor]) -> None:
-        if "batch_gen" in extra:
-            self.gen.set_state(extra["batch_gen"])
+        load_rng_state(self.gen, extra)
 
 
 def fixed_samples(ctx: TrainContext, splits, with_audio: bool, n: int = N_SAMPLES) -> dict[str, torch.Tensor]:

@@ -37,7 +37,7 @@ from vidsr.errors import VidsrError
 from vidsr.imaging import downsample, upsample_nearest
 from vidsr.models.runs import variant_name, weights_file
 from vidsr.train.context import TrainContext
-from vidsr.train.stages.common import Batches, LowResInputs, adam, build, fixed_samples, trained
+from vidsr.train.stages.common import Batches, LowResInputs, Stage, adam, build, fixed_samples, trained
 
 AMBIGUOUS_STREAM = 73  # keeps the choice of ambiguous inputs apart from every other seeded stream
 
@@ -67,11 +67,10 @@ def gender_classifier(ctx: TrainContext):
     return load_classifiers(path, ctx.device)["C_g"]
 
 
-class FusionStage:
+class FusionStage(Stage):
     def __init__(self, ctx: TrainContext):
-        self.ctx = ctx
+        super().__init__(ctx)
         o = ctx.options
-        self.batch_size = int(o["batch"])
         self.layers = int(o["layers"])
         self.finetune_audio = bool(o["finetune_audio"])
         self.name = variant_name(self.layers, self.finetune_audio)
@@ -84,6 +83,7 @@ class FusionStage:
             self.E_a.train().requires_grad_(True)
             params += list(self.E_a.parameters())
         self.opt = adam(params, float(o["lr"]))
+        self.trains({self.fusion_key: self.F, "E_a": self.E_a}, {"fusion": self.opt})
         self.augment = bool(o["augment"])
         self.gender_weight = float(o["gender_weight"])
         self.gender_balance = bool(o["gender_balance"])
@@ -96,12 +96,6 @@ class FusionStage:
         self.recorded_options = {"fusion": self.fusion_key, "finetune_audio": self.finetune_audio, "augment_audio": self.augment,
                                  "gender_weight": self.gender_weight, "gender_balance": self.gender_balance, "pixel_weight": self.pixel_weight,
                                  "ambiguous": self.ambiguous, **self.inputs.recorded}
-
-    def networks(self):
-        return {self.fusion_key: self.F, "E_a": self.E_a}
-
-    def optimizers(self):
-        return {"fusion": self.opt}
 
     def _ambiguous_rows(self, n: int, step: int) -> torch.Tensor:
         rng = np.random.default_rng([self.ctx.seed, AMBIGUOUS_STREAM, self.ctx.rank, step + 1])

@@ -18,20 +18,19 @@ from vidsr.models.discriminator import Discriminator
 from vidsr.models.generator import Generator
 from vidsr.train.ada import AdaptiveAugment
 from vidsr.train.context import TrainContext
-from vidsr.train.stages.common import ImageBatches
+from vidsr.train.stages.common import ImageBatches, Stage
 
 R1_EVERY = 16
 N_SAMPLES = 32
 
 
-class GeneratorStage:
+class GeneratorStage(Stage):
     name = "generator"
 
     def __init__(self, ctx: TrainContext):
-        self.ctx = ctx
+        super().__init__(ctx)
         o = ctx.options
         p = ctx.preset
-        self.batch_size = int(o["batch"])
         self.mixing = float(o["mixing"])
         self.r1_gamma = float(o["r1_gamma"])
         self.ema_beta = 0.5 ** (self.batch_size * ctx.world_size / (float(o["ema_kimg"]) * 1000))
@@ -46,6 +45,7 @@ class GeneratorStage:
         c = R1_EVERY / (R1_EVERY + 1)  # lazy regularisation: adjust D's optimiser (StyleGAN2, appendix B)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=lr, betas=(0.0, 0.99))
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=lr * c, betas=(0.0, 0.99**c))
+        self.trains({"G": self.G, "G_ema": self.G_ema, "D": self.D}, {"G": self.opt_g, "D": self.opt_d})
         self.sample_z = torch.randn(N_SAMPLES, p.z_dim, generator=torch.Generator().manual_seed(1234)).to(dev)
         self.recorded_options = {"train_images": len(self.data.images)}
 
@@ -61,12 +61,6 @@ class GeneratorStage:
         return z
 
     # -- the stage interface ------------------------------------------------------
-    def networks(self):
-        return {"G": self.G, "G_ema": self.G_ema, "D": self.D}
-
-    def optimizers(self):
-        return {"G": self.opt_g, "D": self.opt_d}
-
     def extra_state(self):
         return {**self.data.state(), **self.ada.state()}
 

@@ -12,30 +12,24 @@ import torch
 
 from vidsr.train.context import TrainContext
 from vidsr.train.perceptual import build_perceptual
-from vidsr.train.stages.common import ImageBatches, adam, build, flip_average, trained
+from vidsr.train.stages.common import ImageBatches, Stage, adam, build, flip_average, trained
 
 
-class HighResStage:
+class HighResStage(Stage):
     name = "highres"
 
     def __init__(self, ctx: TrainContext):
-        self.ctx = ctx
+        super().__init__(ctx)
         o = ctx.options
-        self.batch_size = int(o["batch"])
         self.G, D = trained(ctx, "G", "D")
         self.loss_feat = build_perceptual(D, o.get("vgg16")).to(ctx.device)
         self.E_h = build("E_h", ctx)
         ctx.replicate(self.E_h)
         self.opt = adam(self.E_h.parameters(), float(o["lr"]))
+        self.trains({"E_h": self.E_h}, {"E_h": self.opt})
         self.data = ImageBatches(ctx, self.batch_size, seed_offset=1)
         self.fixed = self.data.first(8)
         self.recorded_options = {"perceptual": self.loss_feat.kind, "train_images": len(self.data.images)}
-
-    def networks(self):
-        return {"E_h": self.E_h}
-
-    def optimizers(self):
-        return {"E_h": self.opt}
 
     def extra_state(self):
         return self.data.state()

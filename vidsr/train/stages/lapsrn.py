@@ -15,38 +15,25 @@ import torch
 from vidsr.models.lapsrn import LapSRN, bicubic, charbonnier
 from vidsr.imaging import downsample, upsample_nearest
 from vidsr.train.context import TrainContext
-from vidsr.train.stages.common import Batches, adam, downsample_input, fixed_samples
+from vidsr.train.stages.common import Batches, Stage, adam, downsample_input, fixed_samples
 
 TRAIN_SPLITS = ["d1", "d2"]
 
 
-class LapSRNStage:
+class LapSRNStage(Stage):
     name = "lapsrn"
 
     def __init__(self, ctx: TrainContext):
-        self.ctx = ctx
+        super().__init__(ctx)
         o = ctx.options
-        self.batch_size = int(o["batch"])
         self.net = LapSRN(ctx.preset, width=int(o["width"]), depth=int(o["depth"])).to(ctx.device)
         ctx.replicate(self.net)
         self.opt = adam(self.net.parameters(), float(o["lr"]))
+        self.trains({"LapSRN": self.net}, {"LapSRN": self.opt})
         self.gen = torch.Generator().manual_seed(ctx.seed * 1000 + ctx.rank + 11)
         self.fixed = fixed_samples(ctx, "test", with_audio=False)["hr"]
         self.data = Batches(ctx, TRAIN_SPLITS, self.batch_size, with_audio=False)
         self.recorded_options = {"width": self.net.width, "depth": self.net.depth, "levels": self.net.levels}
-
-    def networks(self):
-        return {"LapSRN": self.net}
-
-    def optimizers(self):
-        return {"LapSRN": self.opt}
-
-    def extra_state(self):
-        return {"batch_gen": self.gen.get_state()}
-
-    def load_extra_state(self, extra):
-        if "batch_gen" in extra:
-            self.gen.set_state(extra["batch_gen"])
 
     def train_step(self, step: int) -> dict[str, float]:
         x_h = self.data.take(step)["hr"]

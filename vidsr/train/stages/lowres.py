@@ -14,32 +14,26 @@ import torch
 
 from vidsr.imaging import upsample_nearest
 from vidsr.train.context import TrainContext
-from vidsr.train.stages.common import Batches, LowResInputs, adam, build, code_and_sr_loss, fixed_samples, trained, warm_start
+from vidsr.train.stages.common import Batches, LowResInputs, Stage, adam, build, code_and_sr_loss, fixed_samples, trained, warm_start
 
 
-class LowResStage:
+class LowResStage(Stage):
     name = "lowres"
 
     def __init__(self, ctx: TrainContext):
-        self.ctx = ctx
+        super().__init__(ctx)
         o = ctx.options
-        self.batch_size = int(o["batch"])
         self.lam = float(o["lambda"])
         self.G, self.E_h = trained(ctx, "G", "E_h")
         self.E_l = build("E_l", ctx)
         started = warm_start(ctx, {"E_l": self.E_l})
         ctx.replicate(self.E_l)
         self.opt = adam(self.E_l.parameters(), float(o["lr"]))
+        self.trains({"E_l": self.E_l}, {"E_l": self.opt})
         self.fixed = fixed_samples(ctx, "d1", with_audio=False)
         self.data = Batches(ctx, "d1", self.batch_size, with_audio=False)
         self.inputs = LowResInputs(ctx)
         self.recorded_options = {**self.inputs.recorded, **started}
-
-    def networks(self):
-        return {"E_l": self.E_l}
-
-    def optimizers(self):
-        return {"E_l": self.opt}
 
     def train_step(self, step: int) -> dict[str, float]:
         x_h = self.data.take(step)["hr"]
