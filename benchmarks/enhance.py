@@ -14,7 +14,7 @@ whole frames and over the face's box.
     OMP_NUM_THREADS=2 python benchmarks/enhance.py --seconds 20          # the idle machine
 
 ``--archive N``: a folder of N copies of the clip through :func:`vidsr.pipeline.enhance_many`
-(model and detector loaded once): clips/hour and the per-file overhead (a file's wall time
+(model and detector loaded once; ``--workers W``: in W processes): clips/hour and the per-file overhead (a file's wall time
 beyond its stages). ``--json FILE`` also writes the result there. The code measured is the
 ``vidsr`` Python imports: ``PYTHONPATH=/other/checkout`` measures another version with the
 same script (how before/after numbers are taken).
@@ -186,8 +186,9 @@ def child(video: str, weights: str, device: str, batch: int, half: bool, keep: s
     }
 
 
-def archive_child(folder: str, weights: str, device: str) -> dict:
-    """Every clip of ``folder`` through enhance_many in this process, the model loaded once."""
+def archive_child(folder: str, weights: str, device: str, workers: int = 1) -> dict:
+    """Every clip of ``folder`` through enhance_many, the model loaded once (in this
+    process, or once per worker with ``workers`` > 1)."""
     from vidsr.pipeline import enhance_many
 
     import torch
@@ -197,7 +198,7 @@ def archive_child(folder: str, weights: str, device: str) -> dict:
     with tempfile.TemporaryDirectory() as out:
         cpu, wall = cpu_seconds(), time.perf_counter()
         results = enhance_many([folder], out, weights=weights, device=device, on_file=lambda *a: None,
-                               warn=lambda message: None)
+                               warn=lambda message: None, workers=workers)
         wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
         for r in results:
             report = json.loads(Path(r["report"]).read_text()) if r.get("report") else {}
@@ -216,7 +217,9 @@ def archive_child(folder: str, weights: str, device: str) -> dict:
         "mean_file_s": round(sum(r["seconds"] for r in rows) / max(n, 1), 2),
         "mean_overhead_s": round(sum(r["overhead_s"] for r in rows) / max(n, 1), 2),
         "files": rows,
+        "workers": workers,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb_worker": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1) if workers > 1 else None,
     }
 
 
@@ -243,10 +246,11 @@ def main() -> None:
                         help="also run a folder of N copies of the clip (clips/hour)")
     parser.add_argument("--cpu-only", action="store_true", help="no CUDA runs even where a GPU is")
     parser.add_argument("--archive-only", action="store_true", help="with --archive: only the archive run")
+    parser.add_argument("--workers", type=int, default=1, help="with --archive: vidsr enhance --workers (processes)")
     parser.add_argument("--full-every", type=int, help="frames between full-frame detection passes (default: vidsr's)")
     parser.add_argument("--json", help="also write the result to this file")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
-    parser.add_argument("--archive-child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--archive-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         video, device, batch, half = args.child
@@ -254,8 +258,8 @@ def main() -> None:
                                args.scale)))
         return
     if args.archive_child:
-        folder, device = args.archive_child
-        print(json.dumps(archive_child(folder, args.weights, device)))
+        folder, device, workers = args.archive_child
+        print(json.dumps(archive_child(folder, args.weights, device, int(workers))))
         return
 
     from vidsr.errors import VidsrError
@@ -296,7 +300,8 @@ def main() -> None:
             folder.mkdir()
             for i in range(args.archive):
                 shutil.copy(video, folder / f"clip{i:03d}{video.suffix}")
-            results["archive"] = run_child(["--weights", weights, "--archive-child", str(folder), "cpu"], fatal=False)
+            results["archive"] = run_child(["--weights", weights, "--archive-child", str(folder), "cpu", str(args.workers)],
+                                           fatal=False)
     text = json.dumps(results, indent=1)
     if args.json:
         Path(args.json).write_text(text + "\n")

@@ -8,7 +8,8 @@ model's output from the 8x8 input degraded as a real tiny face is (vidsr.data.de
 seed; ``--clean``: the paper's bicubic D) with no voice (E_l only), with the sample's own voice,
 and with the voice of a test sample of the other gender. Reports the gender accuracy of each
 by our C_g (and by the pretrained dlib judge with ``--pretrained``; evaluation only), the share
-of outputs that take the other voice's gender (and the same share with no voice), and bicubic
+of outputs that take the other voice's gender (and the same share with no voice; also per
+gender: men given a woman's voice, women given a man's), and bicubic
 and the high-res faces for reference. Prints one JSON object.
 """
 
@@ -88,6 +89,10 @@ def main() -> None:
             row[name]["takes_other_voice"] = float((said["other"] == 1 - gender).mean())
             row[name]["takes_it_no_voice"] = float((said["none"] == 1 - gender).mean())
             row[name]["judged_female_own"] = float(said["own"].mean())
+            for label, who in ((0, "men"), (1, "women")):  # the lean: which gender a voice turns more easily
+                rows = gender == label
+                row[name][f"takes_other_voice_{who}"] = float((said["other"][rows] == 1 - label).mean())
+                row[name][f"right_own_{who}"] = float((said["own"][rows] == label).mean())
         result[str(path)] = row
     print(json.dumps(result, indent=1))
 

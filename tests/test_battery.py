@@ -176,11 +176,11 @@ def test_a_scale_too_big_for_h264_is_refused_at_once(short_clips, model, detecto
     assert not partials(tmp_path) and not list((tmp_path / "out").glob("*/*.mp4"))
 
 
-@pytest.mark.parametrize("size", [(640, 360), (608, 1081), (1081, 608), (1080, 1920), (3841, 2161)])
-def test_the_default_scale_keeps_the_overlay_within_4k(size):
+@pytest.mark.parametrize("size", [(640, 360), (608, 541), (541, 608), (1080, 1920), (1921, 1081)])
+def test_the_default_scale_keeps_the_overlay_within_full_hd(size):
     w, h = size
     scale = default_scale(w, h, 64, [3.0])  # a tiny face asks for much more
-    assert round(w * scale) <= max(3840, w) and round(h * scale) <= max(2160, h)
+    assert round(w * scale) <= max(1920, w) and round(h * scale) <= max(1080, h)
 
 
 # ------------------------------------------------------------------------ training

@@ -214,9 +214,10 @@ def test_bad_options_are_one_line_errors(clips, tmp_path):
         enhance_video(tmp_path / "missing.mp4", tmp_path / "out")
 
 
-def test_default_scale_caps_at_4k():
-    assert default_scale(640, 360, 64, [14.4]) == pytest.approx(4.44, abs=0.01)
-    assert default_scale(1920, 1080, 64, [10.0]) == 2.0  # 3840x2160 at most
+def test_default_scale_caps_at_full_hd():
+    assert default_scale(640, 360, 64, [14.4]) == 3.0  # 4.44 wanted; 1920x1080 at most
+    assert default_scale(320, 240, 64, [40.0]) == pytest.approx(1.6)  # within the cap: what the face needs
+    assert default_scale(1920, 1080, 64, [10.0]) == 1.0  # Full HD already: never smaller than the input
     assert default_scale(640, 360, 16, [40.0]) == 1.0  # never smaller than the input
     assert default_scale(640, 360, 64, []) == 1.0
 

@@ -89,7 +89,7 @@ def enhance(
     audio: Optional[Path] = typer.Option(None, "--audio", help="Take the voice from this sound or video file instead (mixing, Fig. 1b)."),
     no_audio: bool = typer.Option(False, "--no-audio", help="Ignore the sound: enhance from the picture alone (E_l only)."),
     voice_to: str = typer.Option("auto", "--voice-to", help="Who hears the video's speech: auto (each stretch of speech to the face whose mouth follows it, or no one) | all (every face hears the 4 s around its frame) | a track id."),
-    scale: Optional[float] = typer.Option(None, "--scale", callback=options.above_zero, help="Enlarge the overlay's frames this much (default: so faces show the model's output size, within 3840x2160)."),
+    scale: Optional[float] = typer.Option(None, "--scale", callback=options.above_zero, help="Enlarge the overlay's frames this much (default: so faces show the model's output size, within 1920x1080)."),
     inset: bool = typer.Option(False, "--inset", help="Review mode: draw each enhanced face enlarged beside its box instead of replacing it."),
     compare: bool = typer.Option(False, "--compare", help="Face videos show the low-res input beside the result."),
     face_range: Optional[str] = typer.Option(None, "--face-range", help="Replace faces MIN:MAX px wide (default 1:16, i.e. up to twice the model's 8 px input)."),

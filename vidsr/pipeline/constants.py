@@ -6,7 +6,9 @@ from vidsr.media.suffixes import VIDEO_SUFFIXES as VIDEO_EXTENSIONS  # noqa: F40
 STAGES = ("decode", "detect", "audio", "model", "paste", "encode")
 MODES = ("both", "overlay", "tracks")
 AUDIO_HOP = 0.5  # seconds between the 4 s windows' centres (AudioWindows)
-MAX_OUTPUT = (3840, 2160)  # the default --scale keeps the overlay within this
+# The default --scale keeps the overlay within Full HD: what most screens show (a larger overlay
+# is shown shrunk to it) and what 2 CPU cores encode in real time; --scale makes larger ones.
+MAX_OUTPUT = (1920, 1080)
 MAX_ENCODE = 8192  # the widest / tallest overlay frame --scale may ask for (H.264 levels end at 8192)
 BUFFER_BYTES = 256 * 2**20  # frames waiting for their faces' batch: at most about this much
 DEFAULT_SMOOTH = 0.4  # seconds: the window of the moving average of z_f along a track

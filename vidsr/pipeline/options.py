@@ -53,7 +53,7 @@ def check_options(mode: str = "both", batch: int = BATCH, detect_every: int = DE
 def default_scale(width: int, height: int, resolution: int, crop_sides: list[float]) -> float:
     """Enough enlargement for the median face crop to show the model's R pixels, keeping
     the frame within MAX_OUTPUT; at least 1. Rounded down to 2 decimals, so that rounding
-    never takes the frame over MAX_OUTPUT (608x1081 at 1.998x, not 2x: 1215x2160)."""
+    never takes the frame over MAX_OUTPUT (608x541 at 1.99x, not 2x: 1216x1082)."""
     if not crop_sides:
         return 1.0
     wanted = resolution / float(np.median(crop_sides))
