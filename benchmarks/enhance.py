@@ -8,7 +8,8 @@ Python process per device and prints JSON: frames/s and faces/s, seconds per sta
 total, CPU seconds (this process and its ffmpeg children: steadier than wall time on a
 shared machine), peak RSS, the outputs' sizes and, with ``--reference OLD.overlay.mp4``
 (an overlay of the same clip by other code), the PSNR of the new overlay against it, over
-whole frames and over the face's box.
+whole frames and over the face's box (a reference of another size is first resized to the new
+one, area interpolation: the old overlay as a screen of the new one's size shows it).
 
     taskset -c 0 env OMP_NUM_THREADS=1 python benchmarks/enhance.py --seconds 10
     OMP_NUM_THREADS=2 python benchmarks/enhance.py --seconds 20          # the idle machine
@@ -57,6 +58,7 @@ def cpu_seconds() -> float:
 def psnr(new: str, old: str, box=None) -> dict:
     """Mean PSNR (dB) of the frames of ``new`` against those of ``old`` (same size), over
     whole frames and, with ``box`` (xyxy in their pixels), over that box."""
+    import cv2
     import numpy as np
 
     from vidsr.media import VideoReader
@@ -64,17 +66,19 @@ def psnr(new: str, old: str, box=None) -> dict:
     def db(mse: float) -> float:
         return round(float(10 * np.log10(255.0**2 / mse)), 2) if mse > 0 else float("inf")
 
-    whole, face, n = [], [], 0
+    whole, face, n, shrunk = [], [], 0, False
     for a, b in zip(VideoReader(new), VideoReader(old)):
-        x, y = a.image.astype(np.float32), b.image.astype(np.float32)
-        if x.shape != y.shape:
-            return {"error": f"sizes differ: {x.shape} vs {y.shape}"}
+        x, y = a.image.astype(np.float32), b.image
+        if x.shape != y.shape:  # the old overlay as a screen of the new one's size shows it
+            y, shrunk = cv2.resize(y, (x.shape[1], x.shape[0]), interpolation=cv2.INTER_AREA), True
+        y = y.astype(np.float32)
         whole.append(float(((x - y) ** 2).mean()))
         if box is not None:
             x0, y0, x1, y1 = (int(round(v)) for v in box)
             face.append(float(((x[y0:y1, x0:x1] - y[y0:y1, x0:x1]) ** 2).mean()))
         n += 1
-    out = {"frames": n, "frame_db": db(float(np.mean(whole))), "frame_db_min": min(db(m) for m in whole)}
+    out = {"frames": n, "frame_db": db(float(np.mean(whole))), "frame_db_min": min(db(m) for m in whole),
+           "reference_resized": shrunk}
     if face:
         out |= {"face_box_db": db(float(np.mean(face))), "face_box_db_min": min(db(m) for m in face)}
     return out
