@@ -20,7 +20,9 @@ eq. (4) alone is all three at 0):
   better than the picture.
 - ``gender_balance``: the cross-entropy weighs each batch's men and women alike (each
   gender's rows by the inverse of their count), so that the training set's male majority
-  (59 % of D2) does not teach F to lean male when the voice is heard.
+  (59 % of D2) does not teach F to lean male when the voice is heard. Measured once
+  (docs/candidates/2026-12-02-g320k): it balanced the outputs on degraded test photos, not on
+  real footage; off in the presets.
 - ``pixel_weight``: L1 of G(z_f) to x^h, a target that carries more than E_h's codes.
 - ``ambiguous``: the share of each batch whose 8x8 input is made ambiguous (greyscale and
   blurred), where only the voice can tell the gender.
