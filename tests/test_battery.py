@@ -157,6 +157,29 @@ def test_sigterm_removes_the_temporaries(short_clips, tiny_weights, tmp_path):
     assert not partials(tmp_path) and not list((out / "astronaut").glob("*.mp4"))
 
 
+def test_ctrl_c_with_workers_stops_them_and_removes_the_temporaries(tiny_weights, tmp_path):
+    videos = tmp_path / "in"
+    videos.mkdir()
+    for name in ("a.mp4", "b.mp4"):
+        shutil.copy(EXAMPLE, videos / name)
+    out = tmp_path / "out"
+    env = {**os.environ, "OMP_NUM_THREADS": "2"}
+    proc = subprocess.Popen([sys.executable, "-m", "vidsr", "enhance", str(videos), "-o", str(out), "--weights",
+                             str(tiny_weights), "--device", "cpu", "--detect-every", "10", "--workers", "2"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)  # its own process group, as a terminal's job is
+    deadline = time.time() + 240
+    while not partials(out if out.exists() else tmp_path) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert partials(out), "the run never wrote a temporary"
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the parent and every worker
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and err.strip().splitlines()[-1] == "vidsr: error: interrupted", err
+    assert "Traceback" not in err
+    time.sleep(0.5)  # the workers' exits
+    assert not partials(out) and not list(out.glob("*/*.mp4"))
+
+
 def test_a_video_inside_the_output_folder_is_an_input(short_clips, tiny_weights, tmp_path, monkeypatch):
     shutil.copy(short_clips[10], tmp_path / "clip.mp4")
     monkeypatch.chdir(tmp_path)  # vidsr enhance clip.mp4 -o .

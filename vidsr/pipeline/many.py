@@ -145,24 +145,38 @@ def _enhance_one(f: Path, folder: Path, model, detector, face_range, options: di
 _worker: dict = {}
 
 
+def _on_terminate(signum, frame) -> None:
+    """A worker's SIGTERM (pool.terminate()): within a video, stop as Ctrl-C does, so that
+    the video being written deletes its temporaries; between videos, just end."""
+    from vidsr.media.ffmpeg import interrupt
+
+    if _worker.get("busy"):
+        interrupt()
+    else:
+        os._exit(130)
+
+
 def _start_worker(weights, device: str, face_range, threads: int) -> None:
     import cv2
     import torch
 
-    from vidsr.media.ffmpeg import interrupt
-
     torch.set_num_threads(threads)
     cv2.setNumThreads(threads)
-    # pool.terminate() sends SIGTERM: stop as Ctrl-C does, so the video being written
-    # deletes its temporaries (Ctrl-C itself reaches every worker of the terminal's group).
-    signal.signal(signal.SIGTERM, lambda signum, frame: interrupt())
+    # Ctrl-C is the parent's to handle: it stops the workers with SIGTERM.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_terminate)
     model = load_model(weights, device)
-    _worker.update(model=model, detector=make_detector(model_device(model), face_range))
+    _worker.update(model=model, detector=make_detector(model_device(model), face_range), busy=False)
 
 
 def _worker_job(job: tuple) -> tuple[int, dict]:
     i, f, folder, face_range, options = job
-    result = _enhance_one(f, folder, _worker["model"], _worker["detector"], face_range, options)
+    _worker["busy"] = True
+    try:
+        result = _enhance_one(f, folder, _worker["model"], _worker["detector"], face_range, options)
+    except KeyboardInterrupt:  # terminated: the temporaries are deleted; end without a traceback
+        os._exit(130)
+    _worker["busy"] = False
     gc.collect()
     return i, result
 
