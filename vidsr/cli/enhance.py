@@ -98,7 +98,7 @@ def enhance(
     device: str = typer.Option("auto", "--device", callback=options.device, help="auto | cpu | cuda (auto: a GPU if there is one)."),
     half: bool = typer.Option(False, "--half", help="Run the model in bf16/fp16 (faster on GPUs)."),
     batch: int = typer.Option(64, "--batch", min=1, help="Faces per model call."),
-    workers: int = typer.Option(1, "--workers", min=1, help="Processes taking the videos one at a time, the threads shared among them (archives: 2 on two cores is faster than 1)."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Processes taking the videos one at a time, the threads shared among them (archives; on 2 cores, 2 workers measured 0-14 % faster than 1)."),
 ) -> None:
     """Recover the tiny faces (about 8-16 px) in videos by fusing the picture with the voice."""
     from rich.console import Console

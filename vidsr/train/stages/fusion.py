@@ -53,7 +53,7 @@ def make_ambiguous(x_l: torch.Tensor) -> torch.Tensor:
 
 def class_weights(labels: torch.Tensor, classes: int = 2) -> torch.Tensor:
     """Per-class weights for a cross-entropy that weighs every class present alike: the
-    inverse of each class's count among ``labels`` (a class absent gets weight 1, unused)."""
+    inverse of each class's count among ``labels`` (a class absent gets a finite weight that no row uses)."""
     counts = torch.bincount(labels, minlength=classes).clamp(min=1).float()
     return len(labels) / (classes * counts)
 
