@@ -437,7 +437,7 @@ def test_half_batches_run_in_half_precision_and_give_float_codes_and_uint8_faces
         results = {}
         for half in (False, True):
             batcher = Batcher(model, Voice(), torch.device("cpu"), half_autocast(torch.device("cpu"), half), Clock(),
-                              batch=5, radius=2, max_frames=64, raw=True)
+                              batch=5, radius=2, max_frames=64, raw=True, back_project=1.0)
             ready = []
             for i in range(12):
                 face = Face(0, i, i / 25, np.array([0, 0, 8, 8], np.float32), crops[i])
@@ -453,6 +453,83 @@ def test_half_batches_run_in_half_precision_and_give_float_codes_and_uint8_faces
         hook.remove()
     assert torch.bfloat16 in dtypes and torch.float32 in dtypes  # G ran in both precisions
     assert np.abs(results[True] - results[False]).mean() < 8
+
+
+def test_back_projection_puts_the_input_back(model):
+    """FaceSR.back_project: strength 0 leaves G's face as it is; strength 1 brings D of the
+    face most of the way to x_l (one step: D o up is not the identity), keeping G's detail
+    (what D does not see) and staying in [-1, 1]."""
+    import torch
+
+    from vidsr.imaging import downsample
+
+    torch.manual_seed(0)
+    r, l = model.preset.resolution, model.preset.lr_size
+    x = torch.rand(6, 3, r, r) * 1.6 - 0.8
+    x_l = torch.rand(6, 3, l, l) * 1.6 - 0.8
+    assert torch.equal(model.back_project(x, x_l, 0.0), x)
+    before = (downsample(x, l) - x_l).abs().mean()
+    half, whole = (model.back_project(x, x_l, s) for s in (0.5, 1.0))
+    after = {s: (downsample(y, l) - x_l).abs().mean() for s, y in ((0.5, half), (1.0, whole))}
+    assert after[1.0] < 0.5 * before and after[1.0] < after[0.5] < before
+    assert whole.min() >= -1 and whole.max() <= 1
+    detail = lambda y: y - torch.nn.functional.interpolate(downsample(y, l), size=(r, r), mode="bicubic")
+    assert (detail(whole) - detail(x)).abs().mean() < 0.5 * detail(x).abs().mean()
+
+
+def test_back_projection_is_an_option_of_enhance_and_in_the_report(main_run, clips, tiny_weights, model, detector,
+                                                                    tmp_path):
+    report, out, _ = main_run
+    assert report["settings"]["back_project"] == 1.0  # the default
+    plain = enhance_video(clips["tiny"], tmp_path, model=model, detector=detector, mode="tracks", back_project=0.0)
+    assert plain["settings"]["back_project"] == 0.0
+    first = lambda path: next(iter(VideoReader(path))).image.astype(int)
+    (track,) = [t for t in plain["tracks"] if t["enhanced"]]
+    r = model.preset.resolution
+    assert np.abs(first(tmp_path / track["video"]) - first(out / track["video"])[:, r:]).mean() > 1
+    with pytest.raises(VidsrError, match="back-project"):
+        enhance_video(clips["tiny"], tmp_path / "bad", model=model, detector=detector, back_project=1.5)
+
+
+def test_frames_back_project_onto_the_mean_of_the_tracks_inputs(model):
+    """--frames K: each face is back-projected onto the triangular-weighted mean of its track's
+    x_l over the K frames around it (fewer at the track's ends); K = 1 onto its own x_l. The
+    codes z_f do not change with K; faces come out in order and the look-ahead holds K // 2."""
+    import torch
+
+    from vidsr.pipeline.batcher import Batcher
+    from vidsr.pipeline.timing import Clock
+    from vidsr.pipeline.tracks import Face
+    from vidsr.devices import half_autocast
+    from vidsr.imaging import downsample, from_uint8
+
+    class Frame:
+        def __init__(self, index):
+            self.index = index
+
+    rng = np.random.default_rng(1)
+    l = model.preset.lr_size
+    base = rng.integers(60, 200, (l, l, 3))
+    crops = np.clip(base + rng.normal(0, 25, (9, l, l, 3)), 0, 255).astype(np.uint8)
+    outs = {}
+    for k in (1, 5):
+        batcher = Batcher(model, None, torch.device("cpu"), half_autocast(torch.device("cpu"), False), Clock(),
+                          batch=4, radius=1, max_frames=64, raw=False, back_project=1.0, frames=k)
+        ready = []
+        for i in range(9):
+            ready += batcher.add(Frame(i), [Face(0, i, i / 25, np.array([0, 0, 8, 8], np.float32), crops[i])])
+        ready += batcher.finish()
+        faces = [f for _, fs in ready for f in fs]
+        assert [f.frame for f in faces] == list(range(9))
+        outs[k] = faces
+    for a, b in zip(outs[1], outs[5]):
+        assert torch.equal(a.z, b.z)
+    x_l = from_uint8(crops).float()
+    w = torch.tensor([1.0, 2.0, 3.0, 2.0, 1.0])[:, None, None, None]
+    mean = (w * x_l[2:7]).sum(0) / w.sum()  # frame 4's window: frames 2..6
+    down = {k: downsample(from_uint8(outs[k][4].image[None]).float(), l)[0] for k in outs}
+    assert (down[5] - mean).abs().mean() < (down[1] - mean).abs().mean()
+    assert (down[1] - x_l[4]).abs().mean() < (down[5] - x_l[4]).abs().mean()
 
 
 def test_a_gpu_asked_for_on_a_machine_without_one_is_one_line_error():

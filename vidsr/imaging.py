@@ -92,6 +92,11 @@ def downsample(img: torch.Tensor, size: int) -> torch.Tensor:
     return F.interpolate(img, size=(size, size), mode="bicubic", antialias=True, align_corners=False)
 
 
+def upsample_bicubic(img: torch.Tensor, size: int) -> torch.Tensor:
+    """[B,C,h,w] enlarged to size x size by bicubic interpolation (not clamped)."""
+    return F.interpolate(img, size=(size, size), mode="bicubic", align_corners=False)
+
+
 def upsample_nearest(img: torch.Tensor, size: int) -> torch.Tensor:
     return F.interpolate(img, size=(size, size), mode="nearest")
 

@@ -47,6 +47,9 @@ def evaluate(
     crop_scale: Optional[float] = typer.Option(None, "--crop-scale",
                                                help="Real footage: the pipeline's face crop, in detector box widths "
                                                     "(default 1.2, the training framing; e.g. 1.7 for a loose one)."),
+    back_project: Optional[float] = typer.Option(None, "--back-project", min=0, max=1,
+                                                 help="Real footage: the pipeline's --back-project (default: its default)."),
+    frames: Optional[int] = typer.Option(None, "--frames", min=1, help="Real footage: the pipeline's --frames (default: its default)."),
     strips: int = typer.Option(6, "--strips", help="Real footage: PNG strips written (one track each)."),
     keep_clips: bool = typer.Option(False, "--keep-clips", help="Real footage: keep the made clips in OUT/clips."),
     batch: int = typer.Option(32, "--batch", min=1, help="Faces per batch."),
@@ -81,6 +84,8 @@ def evaluate(
             report = evaluate_footage(out, footage=footage or [], lfw=lfw, voices=voices, weights=weights,
                                       face_px=face_px, every=every, limit=40 if limit is None else limit,
                                       seconds=seconds, frame=_frame_size(frame), crop_scale=crop_scale, strips=strips,
+                                      **({} if back_project is None else {"back_project": back_project}),
+                                      **({} if frames is None else {"frames": frames}),
                                       device=device, keep_clips=keep_clips, progress=progress)
         s = report["summary"]["all"]
         typer.echo(f"wrote {Path(out) / 'report.md'} ({s['clips']} clips, {s['frames']} frames judged, "

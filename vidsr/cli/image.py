@@ -31,6 +31,7 @@ def image(
     out: Optional[Path] = typer.Option(None, "-o", "--out", help="Output PNG for one picture, output folder for several (default: FACE.vidsr.png / vidsr-images)."),
     weights: Optional[Path] = typer.Option(None, "--weights", help="Model weights (default: the shipped CPU model)."),
     device: str = typer.Option("auto", "--device", callback=options.device, help="auto | cpu | cuda."),
+    back_project: Optional[float] = typer.Option(None, "--back-project", min=0, max=1, help="As vidsr enhance's: how much of the low-res input is put back into each face (default 1; 0: G's face as it is)."),
 ) -> None:
     """Super-resolve face pictures: a high-res face is first reduced to the model's 8x8 input
     and shown as a strip of high-res, low-res, E_l only and fused (with --audio) tiles; a
@@ -72,7 +73,7 @@ def image(
     console = Console()
     lines = [f"# vidsr image ({model.preset.resolution} px tiles)", ""]
     for (f, rgb), target in zip(pictures, targets):
-        strip, names = enhance_face(rgb, model, voice)
+        strip, names = enhance_face(rgb, model, voice, **({} if back_project is None else {"back_project": back_project}))
         save_png(target, strip)
         console.print(f"{target}: {' | '.join(names)}", highlight=False)
         lines.append(f"- `{target.name}` from `{f}`: {' | '.join(names)}")

@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from vidsr.errors import VidsrError
+from vidsr.pipeline.constants import BACK_PROJECT, FRAMES
 
 GENDERS = {"male": 0, "m": 0, "female": 1, "f": 1}
 GENDER_NAMES = ("male", "female")
@@ -288,7 +289,7 @@ def centre_view(images: np.ndarray, fraction: float) -> np.ndarray:
 
 
 def run_clip(clip: Clip, model, detector: RememberingDetector, work: Path, *, every: int, crop_scale: float,
-             judges: tuple, progress=None) -> dict:
+             judges: tuple, back_project: float, frames: int, progress=None) -> dict:
     """The pipeline's three runs on ``clip`` and the judged frames (module steps 2 and 3)."""
     import torch
 
@@ -316,7 +317,8 @@ def run_clip(clip: Clip, model, detector: RememberingDetector, work: Path, *, ev
         stage = (lambda s, d, t, c=cond: progress(f"{clip.source.name}: {c} voice, {s}", d, t)) if progress else None
         reports[cond] = enhance_video(
             clip.video, work / cond, model=model, detector=detector, mode="tracks", face_range=(1.0, math.inf),
-            crop_scale=crop_scale, on_face=on_face, measure_flicker=False, progress=stage,
+            crop_scale=crop_scale, back_project=back_project, frames=frames, on_face=on_face, measure_flicker=False,
+            progress=stage,
             warn=lambda m, c=cond: warnings.append(f"{c}: {m}"), **runs[cond])
     detector.forget()
 
@@ -348,7 +350,7 @@ def run_clip(clip: Clip, model, detector: RememberingDetector, work: Path, *, ev
             if cond in reports:
                 images[cond].append(faces[cond][(track, f)][2])
     images = {c: np.stack(v) for c, v in images.items() if v}
-    frames = []
+    judged_frames = []
     if keys:
         fraction = judged_scale / crop_scale
         judged, distance = {}, {}
@@ -357,7 +359,7 @@ def run_clip(clip: Clip, model, detector: RememberingDetector, work: Path, *, ev
             judged[cond] = gender_judge.predict(view) if gender_judge is not None else np.full(len(keys), -1)
             distance[cond] = embedder.embed(view)
         for i, (track, f) in enumerate(keys):
-            frames.append({
+            judged_frames.append({
                 "clip": clip.source.name, "group": clip.source.group, "gender": clip.source.gender,
                 "track": track, "frame": f,
                 "judged": {c: int(judged[c][i]) for c in judged},
@@ -372,10 +374,10 @@ def run_clip(clip: Clip, model, detector: RememberingDetector, work: Path, *, ev
         "source_face_px": round(float(fb[2] - fb[0]), 1),
         "face_px": round(float(np.median(sizes)), 1) if sizes else None,
         "frames": len(clip.scales), "tracks": list(tracks.values()),
-        "frames_judged": len(frames), "warnings": warnings,
+        "frames_judged": len(judged_frames), "warnings": warnings,
         "seconds_pipeline": {c: rep["timings_s"]["total"] for c, rep in reports.items()},
     }
-    return {"row": row, "frames": frames, "keys": keys, "inputs": inputs, "images": images}
+    return {"row": row, "frames": judged_frames, "keys": keys, "inputs": inputs, "images": images}
 
 
 def _no_progress(task: str, done: int, total: int | None = None, note: str = "") -> None:
@@ -433,6 +435,8 @@ def evaluate_footage(
     seconds: float = 3.0,
     frame: tuple[int, int] = (640, 360),
     crop_scale: float | None = None,
+    back_project: float = BACK_PROJECT,
+    frames: int = FRAMES,
     strips: int = 6,
     device: str = "cpu",
     keep_clips: bool = False,
@@ -445,7 +449,7 @@ def evaluate_footage(
     (its test people, up to ``limit``, as photo clips) with ``voices``, a speechocean762
     folder (the photos' voices, and every clip's voice of the other gender; without it a
     footage clip gets the sound of a footage clip of the other gender). ``keep_clips``: keep
-    the made clips and voices in ``out``/clips.
+    the made clips and voices in ``out``/clips. ``back_project``, ``frames``: the pipeline's options.
     """
     from vidsr.eval import judges as J
     from vidsr.eval.footage_report import write_footage_report
@@ -483,7 +487,7 @@ def evaluate_footage(
     work = Path(tempfile.mkdtemp(prefix=".footage-", dir=out)) if not keep_clips else out / "clips"
     work.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(SEED)
-    rows, frames, failed, strip_data = [], [], [], []
+    rows, judged_frames, failed, strip_data = [], [], [], []
     try:
         report = progress or _no_progress
         report("clips", 0, len(sources))
@@ -506,12 +510,13 @@ def evaluate_footage(
                 clip.own_label = own_label
                 _other_voice(clip, source, sources, pool, seconds, rng, folder)
                 result = run_clip(clip, model, detector, folder, every=every, crop_scale=crop_scale,
-                                  judges=(gender_judge, embedder), progress=stage)
+                                  judges=(gender_judge, embedder), back_project=back_project, frames=frames,
+                                  progress=stage)
             except VidsrError as e:
                 failed.append({"clip": source.name, "source": str(source.path), "reason": str(e)})
             else:
                 rows.append(result["row"])
-                frames += result["frames"]
+                judged_frames += result["frames"]
                 if len(strip_data) < strips and result["keys"]:
                     strip_data.append(result)
             finally:
@@ -525,9 +530,10 @@ def evaluate_footage(
         "weights": os.fspath(weights), "preset": model.preset.name, "lowres": model.preset.lr_size,
         "resolution": model.preset.resolution, "face_px": face_px, "frame": list(frame), "seconds": seconds,
         "every": every, "crop_scale": crop_scale, "judged_framing": min(crop_scale, TRAINING_CROP_SCALE),
+        "back_project": back_project, "frames": frames,
         "footage": list(footage), "lfw": os.fspath(lfw) if lfw else None, "lfw_limit": limit if lfw else None,
         "voices": os.fspath(voices) if voices else None, "voice_pool": pool.describe() if pool else None,
         "device": str(model_device(model)), "pipeline": "vidsr.pipeline.enhance_video (mode tracks, default smoothing)",
         "judges": {"gender": gender_judge.label, "identity": embedder.label, "same_person": embedder.same_person},
     }
-    return write_footage_report(out, settings, rows, frames, failed, strip_data, seconds=time.time() - started)
+    return write_footage_report(out, settings, rows, judged_frames, failed, strip_data, seconds=time.time() - started)

@@ -2,7 +2,8 @@
 
     z_l = E_l(x_l);  z_a = E_a(a);  z_f = z_l + F(z_l, z_a);  x = G(z_f)
 
-With no voice, the output is G(E_l(x_l)) ("E_l only"). Voices may come from another video
+and, at inference, a back-projection onto the input (:meth:`FaceSR.back_project`):
+x + s * up(x_l - D(x)), so that D of the face shown is x_l again (s = 1). With no voice, the output is G(E_l(x_l)) ("E_l only"). Voices may come from another video
 (the paper's mixing, Fig. 1b): any spectrogram can be paired with any face.
 """
 
@@ -15,7 +16,7 @@ import torch
 from torch import nn
 
 from vidsr.errors import WeightsError
-from vidsr.imaging import downsample
+from vidsr.imaging import downsample, upsample_bicubic
 from vidsr.models.encoders import AudioEncoder, LowResEncoder
 from vidsr.models.fusion import Fusion
 from vidsr.models.generator import Generator
@@ -72,7 +73,19 @@ class FaceSR(nn.Module):
     def generate(self, z: torch.Tensor) -> torch.Tensor:
         return self.G(z, noise_mode="none")
 
-    def forward(self, x_l: torch.Tensor, spec: torch.Tensor | None = None) -> torch.Tensor:
-        """x_l [B,3,l,l] in [-1,1], spec [B,1,257,257] or None -> faces [B,3,R,R] in [-1,1]."""
+    def back_project(self, x: torch.Tensor, x_l: torch.Tensor, strength: float) -> torch.Tensor:
+        """x + strength * up(x_l - D(x)), clamped to [-1, 1]: the input's own low frequencies
+        put back into G's face (one step of Irani & Peleg's iterative back-projection; the
+        range-space part of DDNM's decomposition). At strength 1, D(result) is x_l up to the
+        clamping and the bicubic round trip: G contributes only what D cannot see (the
+        detail), the picture keeps the input's colour, shape and pose. 0: x unchanged."""
+        if strength == 0:
+            return x
+        residual = x_l.to(x.dtype) - self.downsample(x)
+        return (x + strength * upsample_bicubic(residual, x.shape[-1])).clamp(-1, 1)
+
+    def forward(self, x_l: torch.Tensor, spec: torch.Tensor | None = None, back_project: float = 0.0) -> torch.Tensor:
+        """x_l [B,3,l,l] in [-1,1], spec [B,1,257,257] or None -> faces [B,3,R,R] in [-1,1]
+        (``back_project``: :meth:`back_project`'s strength; 0 is the paper's G(z_f))."""
         z_a = None if spec is None else self.encode_audio(spec)
-        return self.generate(self.fuse(self.encode_lowres(x_l), z_a))
+        return self.back_project(self.generate(self.fuse(self.encode_lowres(x_l), z_a)), x_l, back_project)

@@ -14,15 +14,15 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from vidsr.imaging import upsample_bicubic
 from vidsr.models.presets import Preset
 
 
 def bicubic(x_l: torch.Tensor, size: int) -> torch.Tensor:
     """The bicubic baseline: the low-res input upsampled to size x size, clamped to [-1, 1]."""
-    return F.interpolate(x_l, size=(size, size), mode="bicubic", align_corners=False).clamp(-1, 1)
+    return upsample_bicubic(x_l, size).clamp(-1, 1)
 
 
 def _bilinear_up(channels: int) -> nn.ConvTranspose2d:

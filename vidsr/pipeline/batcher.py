@@ -2,7 +2,9 @@
 
 :class:`Batcher` owns the frames waiting for their faces' codes and the codes themselves:
 z_f = z_l + F(z_l, z_a) in batches of faces, z~_f smoothed along each track (which needs
-the codes of the next ``radius`` frames: the look-ahead), face = G(z~_f). Frames come out
+the codes of the next ``radius`` frames: the look-ahead), face = G(z~_f), back-projected
+(:meth:`vidsr.models.facesr.FaceSR.back_project`) onto x~_l: the weighted mean of the
+track's inputs x_l over ``frames`` frames around the face's (``frames`` 1: its own x_l). Frames come out
 in order, each with its faces' images, once nothing they need is still to come.
 """
 
@@ -30,13 +32,15 @@ class Batcher:
     on 2 / RAW_EVERY more faces instead of twice as many); the others get ``raw`` None."""
 
     def __init__(self, model, voice, device, autocast, clock: Clock, *, batch: int, radius: int,
-                 max_frames: int, raw: bool):
+                 max_frames: int, raw: bool, back_project: float, frames: int = 1):
         self.model, self.voice, self.device, self.autocast, self.clock = model, voice, device, autocast, clock
         self.batch, self.radius, self.max_frames, self.raw = batch, radius, max_frames, raw
-        self.weights = smoothing_weights(radius)
-        self._weights = None  # the same, as a tensor on the device
+        self.back_project, self.frames_radius = back_project, frames // 2
+        self.reach = max(radius, self.frames_radius)  # the look-ahead: frames after a face its output needs
+        self._weights: dict[int, object] = {}  # smoothing weights by radius, as tensors on the device
         self.pending: deque[tuple[object, list[Face]]] = deque()
         self.history: dict[int, dict[int, object]] = {}  # z_f by frame, per track
+        self.inputs: dict[int, dict[int, object]] = {}  # x_l by frame, per track (for frames > 1)
         self.heard: Counter = Counter()
         self.waiting = 0  # faces not yet through E_l / E_a / F
 
@@ -61,15 +65,22 @@ class Batcher:
         pending = self.pending
         self._encode([f for _, faces in pending for f in faces if f.z is None])
         last = pending[-1][0].index
-        ready = [(fr, faces) for fr, faces in pending if final or fr.index + self.radius <= last]
+        ready = [(fr, faces) for fr, faces in pending if final or fr.index + self.reach <= last]
         self._generate([f for _, faces in ready for f in faces])
         for _ in ready:
             pending.popleft()
-        keep_from = (pending[0][0].index if pending else last + 1) - self.radius
-        for h in self.history.values():
+        keep_from = (pending[0][0].index if pending else last + 1) - self.reach
+        for h in (*self.history.values(), *self.inputs.values()):
             for g in [g for g in h if g < keep_from]:
                 del h[g]
         return ready
+
+    def _inputs(self, faces: list[Face]):
+        """The faces' x_l [B, 3, l, l] in [-1, 1], on the model's device."""
+        import torch
+
+        x_l = torch.from_numpy(np.stack([f.crop for f in faces])).to(self.device)
+        return x_l.permute(0, 3, 1, 2).float() / 127.5 - 1
 
     def _encode(self, faces: list[Face]) -> None:
         """z_f = z_l + F(z_l, z_a) for faces, in batches (z_f = z_l for a face without z_a)."""
@@ -78,8 +89,7 @@ class Batcher:
         model = self.model
         for i in range(0, len(faces), self.batch):
             chunk = faces[i:i + self.batch]
-            x_l = torch.from_numpy(np.stack([f.crop for f in chunk])).to(self.device)
-            x_l = x_l.permute(0, 3, 1, 2).float() / 127.5 - 1
+            x_l = self._inputs(chunk)
             z_a = self.voice.codes_for(chunk) if self.voice is not None else [None] * len(chunk)
             heard = [i for i, code in enumerate(z_a) if code is not None]
             with self.clock("model"), torch.inference_mode(), self.autocast():
@@ -90,47 +100,62 @@ class Batcher:
                     z[heard] = model.fuse(z[heard], torch.stack([z_a[i] for i in heard])).float()
             for i in heard:
                 self.heard[chunk[i].track] += 1
-            for f, zf in zip(chunk, z):
+            for f, zf, x in zip(chunk, z, x_l):
                 f.z = zf
                 self.history.setdefault(f.track, {})[f.frame] = zf
+                if self.frames_radius:
+                    self.inputs.setdefault(f.track, {})[f.frame] = x
+
+    def _window_mean(self, values: dict, frame: int, radius: int):
+        """The triangular-weighted mean of ``values`` (frame -> tensor) over frame - radius ..
+        frame + radius, the frames a track has there."""
+        import torch
+
+        frames = [g for g in range(frame - radius, frame + radius + 1) if g in values]
+        if radius not in self._weights:  # on the model's device once, not one copy per face (a GPU's)
+            self._weights[radius] = torch.from_numpy(smoothing_weights(radius)).to(self.device)
+        weights, first = self._weights[radius], frames[0] - frame + radius
+        if frames[-1] - frames[0] == len(frames) - 1:  # consecutive (a track has no gaps): a slice
+            w = weights[first:first + len(frames)]
+        else:
+            w = weights[torch.tensor([g - frame + radius for g in frames], device=self.device)]
+        stacked = torch.stack([values[g] for g in frames])
+        return (w.view(-1, *[1] * (stacked.dim() - 1)) * stacked).sum(0) / w.sum()
 
     def _smoothed(self, face: Face):
         """z~_f: the weighted mean of z_f over the track's frames within the radius."""
+        return face.z if self.radius == 0 else self._window_mean(self.history[face.track], face.frame, self.radius)
+
+    def _target(self, faces: list[Face]):
+        """x~_l of each face, [B, 3, l, l]: its track's inputs averaged over ``frames``."""
         import torch
 
-        radius = self.radius
-        if radius == 0:
-            return face.z
-        codes = self.history[face.track]
-        frames = [g for g in range(face.frame - radius, face.frame + radius + 1) if g in codes]
-        if self._weights is None:  # on the model's device once, not one copy per face (a GPU's)
-            self._weights = torch.from_numpy(self.weights).to(self.device)
-        first = frames[0] - face.frame + radius
-        if frames[-1] - frames[0] == len(frames) - 1:  # consecutive (a track has no gaps): a slice
-            w = self._weights[first:first + len(frames)]
-        else:
-            w = self._weights[torch.tensor([g - face.frame + radius for g in frames], device=self.device)]
-        z = torch.stack([codes[g] for g in frames])
-        return (w[:, None, None] * z).sum(0) / w.sum()
+        if not self.frames_radius:
+            return self._inputs(faces)
+        return torch.stack([self._window_mean(self.inputs[f.track], f.frame, self.frames_radius) for f in faces])
 
     def _generate(self, faces: list[Face]) -> None:
-        """face.image = G(z~_f) (and face.raw = G(z_f)), in batches."""
+        """face.image = G(z~_f) (and face.raw = G(z_f)), back-projected onto x_l, in batches."""
         import torch
 
         from vidsr.imaging import to_uint8
 
+        model, strength = self.model, self.back_project
         for i in range(0, len(faces), self.batch):
             chunk = faces[i:i + self.batch]
             with self.clock("model"), torch.inference_mode(), self.autocast():
+                x_l = self._target(chunk) if strength else None
                 z = torch.stack([self._smoothed(f) for f in chunk])
-                images = to_uint8(self.model.generate(z))
+                images = to_uint8(model.back_project(model.generate(z).float(), x_l, strength))
                 raws = list(images)
                 if self.radius and self.raw:
                     sampled = [i for i, f in enumerate(chunk) if f.frame % RAW_EVERY < 2]
                     raws = [None] * len(chunk)
                     if sampled:
-                        for i, raw in zip(sampled, to_uint8(self.model.generate(torch.stack([chunk[i].z for i in sampled])))):
-                            raws[i] = raw
+                        raw = model.generate(torch.stack([chunk[i].z for i in sampled])).float()
+                        raw = model.back_project(raw, x_l[sampled] if strength else None, strength)
+                        for i, image in zip(sampled, to_uint8(raw)):
+                            raws[i] = image
                 elif not self.raw:
                     raws = [None] * len(chunk)
             for f, image, raw in zip(chunk, images, raws):

@@ -11,6 +11,12 @@ AUDIO_HOP = 0.5  # seconds between the 4 s windows' centres (AudioWindows)
 MAX_OUTPUT = (1920, 1080)
 MAX_ENCODE = 8192  # the widest / tallest overlay frame --scale may ask for (H.264 levels end at 8192)
 BUFFER_BYTES = 256 * 2**20  # frames waiting for their faces' batch: at most about this much
+# The strength of the back-projection of each output face onto its own 8x8 input
+# (FaceSR.back_project; --back-project): 1 puts the input's low frequencies back whole.
+BACK_PROJECT = 1.0
+# --frames: the inputs x_l of this many frames of a track around each face (triangular
+# weights) make the target of its back-projection (1: the face's own x_l).
+FRAMES = 1
 DEFAULT_SMOOTH = 0.4  # seconds: the window of the moving average of z_f along a track
 INSET_ENLARGE = 2.0  # review mode: the face is drawn this many times its box's size
 VOICE_TO = ("auto", "all")  # --voice-to: these or a track id

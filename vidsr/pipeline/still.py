@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 
+from vidsr.pipeline.constants import BACK_PROJECT
 from vidsr.pipeline.model import model_device
 
 
@@ -48,12 +49,15 @@ def tile(image: np.ndarray | None, size: int) -> np.ndarray:
     return resize(image, size, "nearest" if image.shape[0] < size else "area")
 
 
-def enhance_face(rgb: np.ndarray, model, voice=None) -> tuple[np.ndarray, list[str]]:
+def enhance_face(rgb: np.ndarray, model, voice=None,
+                 back_project: float = BACK_PROJECT) -> tuple[np.ndarray, list[str]]:
     """One face picture through the model, as an RGB strip of R x R tiles and their names.
 
     High-res face: [high-res | low-res input (nearest) | E_l only | fused], the authors'
     demo (the fused tile only with a ``voice``, z_a from :func:`voice_code`). Tiny face:
-    just the result, G(z_f) (or G(z_l) without a voice).
+    just the result, G(z_f) (or G(z_l) without a voice). The model's faces are
+    back-projected onto x_l as ``vidsr enhance`` does it (:meth:`FaceSR.back_project`;
+    ``back_project`` 0: the paper's G(z) as it is).
     """
     import torch
 
@@ -63,8 +67,12 @@ def enhance_face(rgb: np.ndarray, model, voice=None) -> tuple[np.ndarray, list[s
     with torch.inference_mode():
         high, x_l = face_input(rgb, model)
         z_l = model.encode_lowres(x_l)
-        alone = to_uint8(model.generate(z_l))[0]
-        fused = to_uint8(model.generate(model.fuse(z_l, voice)))[0] if voice is not None else None
+
+        def face(z):
+            return to_uint8(model.back_project(model.generate(z), x_l, back_project))[0]
+
+        alone = face(z_l)
+        fused = face(model.fuse(z_l, voice)) if voice is not None else None
     if high is None:
         return (fused if fused is not None else alone), ["fused" if fused is not None else "E_l only"]
     tiles = [high, tile(to_uint8(x_l)[0], r), alone] + ([fused] if fused is not None else [])
@@ -79,6 +87,8 @@ def mix_faces(faces: list[np.ndarray], voices: list, model, voice_faces: list[np
     Row i: [face i | its low-res input (nearest) | G(E_l(x_l,i) + F(E_l(x_l,i), z_a,j)) for
     each voice code z_a,j (:func:`voice_code`)]. ``voice_faces``: the voices' own faces,
     drawn as a first row above their columns. Tiles are R x R with ``pad`` px of white.
+    The faces are the paper's G(z_f), not back-projected: the figure shows what the voice
+    changes, all of it.
     """
     import torch
 

@@ -22,7 +22,7 @@ from vidsr.devices import half_autocast
 from vidsr.errors import MediaError, VidsrError
 from vidsr.faces import DETECT_EVERY
 from vidsr.pipeline.batcher import Batcher
-from vidsr.pipeline.constants import BATCH, BUFFER_BYTES, DEFAULT_SMOOTH, MAX_ENCODE, MAX_OUTPUT
+from vidsr.pipeline.constants import BACK_PROJECT, BATCH, FRAMES, BUFFER_BYTES, DEFAULT_SMOOTH, MAX_ENCODE, MAX_OUTPUT
 from vidsr.pipeline.model import load_model, make_detector, model_device
 from vidsr.pipeline.options import check_options, parse_voice_to
 from vidsr.pipeline.outputs import Outputs
@@ -73,6 +73,8 @@ def enhance_into(
     compare: bool = False,
     face_range: tuple[float, float] | None = None,
     smooth: float = DEFAULT_SMOOTH,
+    back_project: float = BACK_PROJECT,
+    frames: int = FRAMES,
     detect_every: int = DETECT_EVERY,
     device: str = "auto",
     half: bool = False,
@@ -107,6 +109,9 @@ def enhance_into(
       Faces are cropped as the training faces were (:func:`training_crop_box`);
       ``crop_scale``: another side for that square, in box widths (default 1.2, as trained).
     - ``smooth``: seconds of the triangular moving average of z_f along each track (0: off).
+    - ``back_project``: the strength of each face's back-projection onto its own x_l
+      (:meth:`vidsr.models.facesr.FaceSR.back_project`; 0: G(z~_f) as it is), whose target
+      is the triangular-weighted mean of the track's x_l over ``frames`` frames (odd; 1: its own).
     - ``scale``: default :func:`default_scale`. ``batch``: faces per model call.
     - ``device``: "auto" (a GPU if there is one), "cpu", "cuda..."; ``half``: bf16/fp16
       autocast. ``model`` / ``detector``: already loaded ones (:func:`enhance_many`);
@@ -130,7 +135,8 @@ def enhance_into(
         (warn or warn_stderr)(message)
 
     check_options(mode=mode, batch=batch, detect_every=detect_every, smooth=smooth, scale=scale, face_range=face_range,
-                  crop_scale=crop_scale, voice_to=voice_to)
+                  crop_scale=crop_scale, voice_to=voice_to, back_project=back_project,
+                  frames=frames)
     voice_to = parse_voice_to(voice_to)
     crop_scale = TRAINING_CROP_SCALE if crop_scale is None else crop_scale
     path, outdir = os.fspath(path), Path(outdir)
@@ -169,7 +175,9 @@ def enhance_into(
                               tracks=mode in ("both", "tracks"), flicker=flicker if measure_flicker else None,
                               on_face=on_face, progress=progress)
             batcher = Batcher(model, voice, dev, autocast, clock, batch=batch, radius=radius, raw=measure_flicker,
-                              max_frames=Batcher.frames_held(batch, radius, info.width * info.height * 3, BUFFER_BYTES))
+                              back_project=back_project, frames=frames,
+                              max_frames=Batcher.frames_held(batch, max(radius, frames // 2),
+                                                             info.width * info.height * 3, BUFFER_BYTES))
             for frame, faces in face_crops(path, chosen, crop_scale, model.preset.lr_size, clock):
                 for ready in batcher.add(frame, faces):
                     render(*ready)
@@ -184,7 +192,7 @@ def enhance_into(
     # The report.
     settings = run_settings(mode=mode, voice_source=voice_source, voice_to=voice_to, scale=scale, size=size,
                             inset=inset, compare=compare, selection=selection, smooth=smooth, radius=radius,
-                            detect_every=detect_every, device=dev, half=half, batch=batch, crop_scale=crop_scale)
+                            back_project=back_project, frames=frames, detect_every=detect_every, device=dev, half=half, batch=batch, crop_scale=crop_scale)
     report = video_report(
         path=path, info=info, model=model, selection=selection, outputs=outputs, settings=settings,
         track_videos={tid: out.track_name(tid) for tid in chosen} if mode in ("both", "tracks") else {},
