@@ -52,7 +52,7 @@ def main() -> None:
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    common = dict(weights=args.weights, mode="both", compare=True, device="cpu", measure_flicker=False)
+    common = dict(weights=args.weights, mode="both", compare=True, device="cpu")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         # The example clip.

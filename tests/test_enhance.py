@@ -65,12 +65,12 @@ def clips(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def main_run(clips, tiny_weights, model, detector, tmp_path_factory) -> tuple[dict, Path, str]:
-    """The default run (both outputs, own voice, smoothing on) with --compare."""
+    """The default run (both outputs, own voice, smoothing on) with --compare and the raw flicker."""
     out = tmp_path_factory.mktemp("enhanced")
     before = sha(clips["tiny"])
     warnings: list[str] = []
     report = enhance_video(clips["tiny"], out, weights=tiny_weights, compare=True, model=model,
-                           detector=detector, warn=warnings.append)
+                           detector=detector, warn=warnings.append, raw_flicker=True)
     assert warnings == []
     return report, out, before
 
@@ -135,7 +135,8 @@ def test_smoothing_lowers_flicker(main_run):
 
 def test_no_audio_and_another_voice(clips, tiny_weights, model, detector, tmp_path):
     """--no-audio: E_l alone; --audio other.wav: that voice is fused, so the faces change."""
-    common = dict(weights=tiny_weights, model=model, detector=detector, mode="tracks", smooth=0, detect_every=10)
+    common = dict(weights=tiny_weights, model=model, detector=detector, mode="tracks", smooth=0, detect_every=10,
+                  raw_flicker=True)
     alone = enhance_video(clips["tiny"], tmp_path / "alone", use_audio=False, **common)
     other = enhance_video(clips["tiny"], tmp_path / "other", audio=clips["voice"], **common)
     assert alone["settings"]["voice"] is None and other["settings"]["voice"] == str(clips["voice"])

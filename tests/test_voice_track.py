@@ -83,7 +83,7 @@ def two_faces(tmp_path_factory):
 
 def run(path, out, model, detector, **options):
     return enhance_video(path, out, model=model, detector=detector, mode="tracks", smooth=0, detect_every=10,
-                         measure_flicker=False, warn=lambda m: None, **options)
+                         warn=lambda m: None, **options)
 
 
 def test_the_voice_goes_to_the_face_that_speaks(two_faces, model, detector, tmp_path):
@@ -126,10 +126,10 @@ def test_no_voice_code_from_a_long_silence(model, detector, tmp_path):
 
 def test_voice_to_all_is_the_window_around_every_frame(two_faces, model, detector, tmp_path):
     """--voice-to all: every face fused with E_a of the 4 s around its frame (the earlier
-    behaviour), recomputed here face by face."""
+    behaviour), recomputed here face by face (back-projected as the pipeline does)."""
     from vidsr.audio import AudioWindows
     from vidsr.imaging import to_uint8
-    from vidsr.pipeline.constants import AUDIO_HOP
+    from vidsr.pipeline.constants import AUDIO_HOP, BACK_PROJECT
 
     faces = []
     report = run(two_faces, tmp_path / "all", model, detector, voice_to="all", on_face=faces.append)
@@ -140,6 +140,7 @@ def test_voice_to_all_is_the_window_around_every_frame(two_faces, model, detecto
     x_l = torch.from_numpy(np.stack([f.crop for f in sample])).permute(0, 3, 1, 2).float() / 127.5 - 1
     with torch.no_grad():
         z_a = model.encode_audio(windows.spectrograms([f.time for f in sample]))
-        expected = to_uint8(model.generate(model.fuse(model.encode_lowres(x_l), z_a)))
+        fused = model.generate(model.fuse(model.encode_lowres(x_l), z_a))
+        expected = to_uint8(model.back_project(fused, x_l, BACK_PROJECT))
     for f, image in zip(sample, expected):
         assert np.abs(f.image.astype(int) - np.asarray(image).astype(int)).max() <= 1

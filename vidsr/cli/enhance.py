@@ -100,6 +100,7 @@ def enhance(
     device: str = typer.Option("auto", "--device", callback=options.device, help="auto | cpu | cuda (auto: a GPU if there is one)."),
     half: bool = typer.Option(False, "--half", help="Run the model in bf16/fp16 (faster on GPUs)."),
     batch: int = typer.Option(64, "--batch", min=1, help="Faces per model call."),
+    raw_flicker: bool = typer.Option(False, "--raw-flicker", help="Also measure the flicker of G's unsmoothed output for the report (G runs on half as many faces again)."),
     workers: int = typer.Option(1, "--workers", min=1, help="Processes taking the videos one at a time, the threads shared among them (archives; on 2 cores, 2 workers measured 0-14 % faster than 1)."),
 ) -> None:
     """Recover the tiny faces (about 8-16 px) in videos by fusing the picture with the voice."""
@@ -151,7 +152,7 @@ def enhance(
             inputs, out, on_file=on_file, weights=weights, device=device, face_range=parse_face_range(face_range),
             mode=mode, audio=audio, use_audio=not no_audio, voice_to=voice_to, scale=scale, inset=inset, compare=compare,
             smooth=smooth, detect_every=detect_every, half=half, batch=batch, progress=progress, warn=warn,
-            workers=workers, **({} if back_project is None else {"back_project": back_project}),
+            workers=workers, raw_flicker=raw_flicker, **({} if back_project is None else {"back_project": back_project}),
             **({} if frames is None else {"frames": frames}),
         )
 

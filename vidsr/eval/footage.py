@@ -317,8 +317,7 @@ def run_clip(clip: Clip, model, detector: RememberingDetector, work: Path, *, ev
         stage = (lambda s, d, t, c=cond: progress(f"{clip.source.name}: {c} voice, {s}", d, t)) if progress else None
         reports[cond] = enhance_video(
             clip.video, work / cond, model=model, detector=detector, mode="tracks", face_range=(1.0, math.inf),
-            crop_scale=crop_scale, back_project=back_project, frames=frames, on_face=on_face, measure_flicker=False,
-            progress=stage,
+            crop_scale=crop_scale, back_project=back_project, frames=frames, on_face=on_face, progress=stage,
             warn=lambda m, c=cond: warnings.append(f"{c}: {m}"), **runs[cond])
     detector.forget()
 

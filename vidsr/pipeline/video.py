@@ -83,7 +83,7 @@ def enhance_into(
     warn: Callable[[str], None] | None = None,
     model=None,
     detector=None,
-    measure_flicker: bool = True,
+    raw_flicker: bool = False,
     crop_scale: float | None = None,
     on_face: Callable[[Face], None] | None = None,
 ) -> dict:
@@ -118,6 +118,10 @@ def enhance_into(
       ``weights`` and ``device`` then do not matter (the report names the model's file).
     - ``progress(stage, done, total)`` (:data:`Progress`); ``warn(message)`` for each
       warning (default: a line on stderr), which the report lists too.
+
+    The report's ``flicker`` is that of the faces written (every pair of consecutive frames
+    of a track); ``raw_flicker``: also that of G's unsmoothed output G(z_f), for a quarter of
+    the pairs (G then runs on half as many faces again).
 
     ``on_face(face)``: called with every enhanced :class:`vidsr.pipeline.tracks.Face` (its
     frame, box, 8x8 crop and output image) as it is written, for evaluation.
@@ -172,9 +176,9 @@ def enhance_into(
             if chosen and mode in ("both", "overlay"):
                 outputs["overlay"] = out.open_overlay(size, yuv=not inset).name
             render = Renderer(out, clock, info, size, model.preset.resolution, inset=inset,
-                              tracks=mode in ("both", "tracks"), flicker=flicker if measure_flicker else None,
+                              tracks=mode in ("both", "tracks"), flicker=flicker,
                               on_face=on_face, progress=progress)
-            batcher = Batcher(model, voice, dev, autocast, clock, batch=batch, radius=radius, raw=measure_flicker,
+            batcher = Batcher(model, voice, dev, autocast, clock, batch=batch, radius=radius, raw=raw_flicker,
                               back_project=back_project, frames=frames,
                               max_frames=Batcher.frames_held(batch, max(radius, frames // 2),
                                                              info.width * info.height * 3, BUFFER_BYTES))
