@@ -126,13 +126,14 @@ def test_no_voice_code_from_a_long_silence(model, detector, tmp_path):
 
 def test_voice_to_all_is_the_window_around_every_frame(two_faces, model, detector, tmp_path):
     """--voice-to all: every face fused with E_a of the 4 s around its frame (the earlier
-    behaviour), recomputed here face by face (back-projected as the pipeline does)."""
+    behaviour), recomputed here face by face (back-projected onto its own x_l as the pipeline
+    does with --frames 1)."""
     from vidsr.audio import AudioWindows
     from vidsr.imaging import to_uint8
     from vidsr.pipeline.constants import AUDIO_HOP, BACK_PROJECT
 
     faces = []
-    report = run(two_faces, tmp_path / "all", model, detector, voice_to="all", on_face=faces.append)
+    report = run(two_faces, tmp_path / "all", model, detector, voice_to="all", on_face=faces.append, frames=1)
     assert all(t["voice_frames"] == t["frames"] for t in report["tracks"] if t["enhanced"])
     assert report["voice"]["stretches"] is None
     windows = AudioWindows(load_audio(two_faces), hop=AUDIO_HOP)
