@@ -94,7 +94,7 @@ def enhance(
     compare: bool = typer.Option(False, "--compare", help="Face videos show the low-res input beside the result."),
     face_range: Optional[str] = typer.Option(None, "--face-range", help="Replace faces MIN:MAX px wide (default 1:16, i.e. up to twice the model's 8 px input)."),
     smooth: float = typer.Option(0.4, "--smooth", min=0, help="Seconds over which each face's latent code is averaged (0: off)."),
-    back_project: Optional[float] = typer.Option(None, "--back-project", min=0, max=1, help="How much of each face's own low-res input is put back into the output: out + s * up(x_l - D(out)) (default 1: D(output) is the input; 0: G's face as it is)."),
+    back_project: Optional[float] = typer.Option(None, "--back-project", min=0, max=1, help="How much of each face's own low-res input is put back into the output: out + s * up(x_l - D(out)) (default 1: the input's low frequencies put back whole; 0: G's face as it is)."),
     frames: Optional[int] = typer.Option(None, "--frames", min=1, help="Back-project each face onto the mean of its track's low-res inputs over this many frames around it (odd; default 11; 1: its own)."),
     detect_every: int = typer.Option(DETECT_EVERY, "--detect-every", min=1, help="Run the face detector every N frames; follow faces in between."),
     device: str = typer.Option("auto", "--device", callback=options.device, help="auto | cpu | cuda (auto: a GPU if there is one)."),

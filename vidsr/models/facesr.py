@@ -3,7 +3,8 @@
     z_l = E_l(x_l);  z_a = E_a(a);  z_f = z_l + F(z_l, z_a);  x = G(z_f)
 
 and, at inference, a back-projection onto the input (:meth:`FaceSR.back_project`):
-x + s * up(x_l - D(x)), so that D of the face shown is x_l again (s = 1). With no voice, the output is G(E_l(x_l)) ("E_l only"). Voices may come from another video
+x + s * up(x_l - D(x)), so that D of the face shown comes back towards x_l. With no voice, the
+output is G(E_l(x_l)) ("E_l only"). Voices may come from another video
 (the paper's mixing, Fig. 1b): any spectrogram can be paired with any face.
 """
 
@@ -85,9 +86,10 @@ class FaceSR(nn.Module):
     def back_project(self, x: torch.Tensor, x_l: torch.Tensor, strength: float) -> torch.Tensor:
         """x + strength * up(x_l - D(x)), clamped to [-1, 1]: the input's own low frequencies
         put back into G's face (one step of Irani & Peleg's iterative back-projection; the
-        range-space part of DDNM's decomposition). At strength 1, D(result) is x_l up to the
-        clamping and the bicubic round trip: G contributes only what D cannot see (the
-        detail), the picture keeps the input's colour, shape and pose. 0: x unchanged."""
+        range-space part of DDNM's decomposition). At strength 1 the picture keeps the input's
+        colour, light, shape and pose and G contributes what D cannot see (the detail); one
+        step, so D(result) is x_l only up to the bicubic round trip (D o up is not the
+        identity: a third of a white-noise residual stays) and the clamping. 0: x unchanged."""
         if strength == 0:
             return x
         residual = x_l.to(x.dtype) - self.downsample(x)

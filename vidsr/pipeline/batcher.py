@@ -4,8 +4,9 @@
 z_f = z_l + F(z_l, z_a) in batches of faces, z~_f smoothed along each track (which needs
 the codes of the next ``radius`` frames: the look-ahead), face = G(z~_f), back-projected
 (:meth:`vidsr.models.facesr.FaceSR.back_project`) onto x~_l: the weighted mean of the
-track's inputs x_l over ``frames`` frames around the face's (``frames`` 1: its own x_l). Frames come out
-in order, each with its faces' images, once nothing they need is still to come.
+track's inputs x_l over ``frames`` frames around the face's (``frames`` 1: its own x_l).
+Frames come out in order, each with its faces' images, once nothing they need is still to
+come (the look-ahead is the larger of the two windows' radii).
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from vidsr.devices import half_autocast
 from vidsr.errors import MediaError, VidsrError
 from vidsr.faces import DETECT_EVERY
 from vidsr.pipeline.batcher import Batcher
-from vidsr.pipeline.constants import BACK_PROJECT, BATCH, FRAMES, BUFFER_BYTES, DEFAULT_SMOOTH, MAX_ENCODE, MAX_OUTPUT
+from vidsr.pipeline.constants import BACK_PROJECT, BATCH, BUFFER_BYTES, DEFAULT_SMOOTH, FRAMES, MAX_ENCODE, MAX_OUTPUT
 from vidsr.pipeline.model import load_model, make_detector, model_device
 from vidsr.pipeline.options import check_options, parse_voice_to
 from vidsr.pipeline.outputs import Outputs
@@ -196,7 +196,8 @@ def enhance_into(
     # The report.
     settings = run_settings(mode=mode, voice_source=voice_source, voice_to=voice_to, scale=scale, size=size,
                             inset=inset, compare=compare, selection=selection, smooth=smooth, radius=radius,
-                            back_project=back_project, frames=frames, detect_every=detect_every, device=dev, half=half, batch=batch, crop_scale=crop_scale)
+                            back_project=back_project, frames=frames, detect_every=detect_every, device=dev,
+                            half=half, batch=batch, crop_scale=crop_scale)
     report = video_report(
         path=path, info=info, model=model, selection=selection, outputs=outputs, settings=settings,
         track_videos={tid: out.track_name(tid) for tid in chosen} if mode in ("both", "tracks") else {},
