@@ -147,6 +147,14 @@ def command(report: dict) -> str:
     return " ".join(parts)
 
 
+def _back_projection(settings: dict) -> str:
+    """The back-projection the pipeline ran with, for the report's description."""
+    strength, frames = settings.get("back_project"), settings.get("frames")
+    if not strength:
+        return ", no back-projection (the paper's G(z))" if strength == 0 else ""
+    return f", back-projection onto the input at strength {strength:g} over {frames} frames"
+
+
 def markdown(report: dict) -> str:
     s = report["settings"]
     lines = [
@@ -155,7 +163,7 @@ def markdown(report: dict) -> str:
         f"Each face shrunk to **{s['face_px']:g} px** wide (the detector's box) in a {s['frame'][0]}x{s['frame'][1]} "
         f"grey frame, {s['seconds']:g} s clips encoded as H.264 by ffmpeg, then the whole pipeline as `vidsr enhance` runs "
         f"it (detection, tracking, the crop at {s['crop_scale']:g}x the box, E_l / E_a / F / G, smoothing along the "
-        f"track): with the clip's own sound, with no sound, and with a voice of the other gender (`--audio`). Every "
+        f"track{_back_projection(s)}): with the clip's own sound, with no sound, and with a voice of the other gender (`--audio`). Every "
         f"{s['every']}th frame of each face track is judged against the original face at that moment (cut from the "
         f"source at full resolution with the same crop box) by pretrained judges the model was not trained with: "
         f"gender by {s['judges']['gender']}; identity by the distance between descriptors of the "
