@@ -152,8 +152,7 @@ def enhance(
             inputs, out, on_file=on_file, weights=weights, device=device, face_range=parse_face_range(face_range),
             mode=mode, audio=audio, use_audio=not no_audio, voice_to=voice_to, scale=scale, inset=inset, compare=compare,
             smooth=smooth, detect_every=detect_every, half=half, batch=batch, progress=progress, warn=warn,
-            workers=workers, raw_flicker=raw_flicker, **({} if back_project is None else {"back_project": back_project}),
-            **({} if frames is None else {"frames": frames}),
+            workers=workers, raw_flicker=raw_flicker, **options.given(back_project=back_project, frames=frames),
         )
 
     table = Table(title=f"vidsr enhance -> {out}")

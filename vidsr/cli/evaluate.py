@@ -84,8 +84,7 @@ def evaluate(
             report = evaluate_footage(out, footage=footage or [], lfw=lfw, voices=voices, weights=weights,
                                       face_px=face_px, every=every, limit=40 if limit is None else limit,
                                       seconds=seconds, frame=_frame_size(frame), crop_scale=crop_scale, strips=strips,
-                                      **({} if back_project is None else {"back_project": back_project}),
-                                      **({} if frames is None else {"frames": frames}),
+                                      **options.given(back_project=back_project, frames=frames),
                                       device=device, keep_clips=keep_clips, progress=progress)
         s = report["summary"]["all"]
         typer.echo(f"wrote {Path(out) / 'report.md'} ({s['clips']} clips, {s['frames']} frames judged, "

@@ -73,7 +73,7 @@ def image(
     console = Console()
     lines = [f"# vidsr image ({model.preset.resolution} px tiles)", ""]
     for (f, rgb), target in zip(pictures, targets):
-        strip, names = enhance_face(rgb, model, voice, **({} if back_project is None else {"back_project": back_project}))
+        strip, names = enhance_face(rgb, model, voice, **options.given(back_project=back_project))
         save_png(target, strip)
         console.print(f"{target}: {' | '.join(names)}", highlight=False)
         lines.append(f"- `{target.name}` from `{f}`: {' | '.join(names)}")

@@ -25,3 +25,9 @@ def above_zero(value: float | None) -> float | None:
     if value is not None and not value > 0:
         raise typer.BadParameter(f"must be above 0, got {value:g}")
     return value
+
+
+def given(**values) -> dict:
+    """The options the user gave (not None), to pass on as keywords: the library's own
+    defaults stand for the rest, so they are written in one place."""
+    return {k: v for k, v in values.items() if v is not None}

@@ -19,11 +19,11 @@ class Renderer:
     face pasted into its box, feathered and colour-matched (:class:`EnlargedFrame`: in I420
     planes, for an overlay writer opened with ``yuv=True``; ``inset``: in RGB, drawn
     enlarged beside it); each face to its track's video (``tracks``), to ``on_face(face)``, and to its
-    track's :class:`Flicker` (``flicker``, when measured). ``frames``: frames written;
+    track's :class:`Flicker` (``flicker``). ``frames``: frames written;
     ``progress("enhancing", frames, total)`` after each."""
 
     def __init__(self, out: Outputs, clock: Clock, info, size: tuple[int, int], resolution: int, *,
-                 inset: bool, tracks: bool, flicker: dict[int, Flicker] | None,
+                 inset: bool, tracks: bool, flicker: dict[int, Flicker],
                  on_face: Callable[[Face], None] | None, progress: Callable[[str, int, int], None] | None):
         self.out, self.clock, self.info, self.size, self.resolution = out, clock, info, size, resolution
         self.inset, self.tracks, self.flicker, self.on_face, self.progress = inset, tracks, flicker, on_face, progress
@@ -46,8 +46,7 @@ class Renderer:
         for f in faces:
             if self.on_face is not None:
                 self.on_face(f)
-            if self.flicker is not None:
-                self.flicker[f.track].add(f.image, f.raw)
+            self.flicker[f.track].add(f.image, f.raw)
             if self.tracks:
                 with self.clock("encode"):
                     self.out.write_track(f)
