@@ -12,6 +12,7 @@ import torch
 import vidsr.data.degrade as degrade
 from conftest import synthetic_face
 from vidsr.data.degrade import degrade_batch, degrade_face
+from vidsr.errors import VidsrError
 from vidsr.imaging import downsample, from_uint8
 
 N = 400
@@ -75,13 +76,38 @@ def test_stage_inputs_follow_the_option_and_the_step(tmp_path):
 
     rng = np.random.default_rng(4)
     x = from_uint8(np.stack([synthetic_face(rng, 16) for _ in range(4)]))
-    clean = LowResInputs(TrainContext.create(get_preset("tiny"), None, tmp_path, "cpu", options={"degrade": False}))
+    clean = LowResInputs(TrainContext.create(get_preset("tiny"), None, tmp_path, "cpu", options={"degrade": False, "clean_share": 0.0}))
     x_in, x_l = clean(x, 3)
     assert x_in is x_l and torch.equal(x_l, downsample(x, 8))
-    ctx = TrainContext.create(get_preset("tiny"), None, tmp_path, "cpu", options={"degrade": True})
+    ctx = TrainContext.create(get_preset("tiny"), None, tmp_path, "cpu", options={"degrade": True, "clean_share": 0.0})
     inputs = LowResInputs(ctx)
     a, target = inputs(x, 3)
     assert torch.equal(target, downsample(x, 8)) and not torch.equal(a, target)  # the target stays clean
     assert torch.equal(a, LowResInputs(ctx)(x, 3)[0])  # a step's degradations depend only on seed and step
     assert not torch.equal(a, inputs(x, 4)[0]) and torch.equal(inputs(x)[0], inputs(x)[0])
-    assert inputs.recorded == {"degrade": True, "degrade_crop_scale": 1.2}
+    assert inputs.recorded == {"degrade": True, "degrade_crop_scale": 1.2, "clean_share": 0.0}
+
+
+def test_a_clean_share_of_the_rows_keeps_the_clean_input(tmp_path):
+    from vidsr.models.presets import get_preset
+    from vidsr.train.context import TrainContext
+    from vidsr.train.stages.common import LowResInputs
+
+    rng = np.random.default_rng(5)
+    x = from_uint8(np.stack([synthetic_face(rng, 16) for _ in range(64)]))
+    target = downsample(x, 8)
+
+    def inputs(share):
+        return LowResInputs(TrainContext.create(get_preset("tiny"), None, tmp_path, "cpu",
+                                                options={"degrade": True, "clean_share": share}))
+
+    mixed = inputs(0.5)
+    a = mixed(x, 7)[0]
+    kept = (a == target).flatten(1).all(1)
+    assert 16 < int(kept.sum()) < 48  # about half the rows are the clean D
+    degraded = inputs(0.0)(x, 7)[0]
+    assert torch.equal(a[~kept], degraded[~kept])  # the others are degraded as with no clean share
+    assert torch.equal(a, mixed(x, 7)[0]) and torch.equal(inputs(1.0)(x, 7)[0], target)
+    assert torch.equal(mixed(x)[0], inputs(0.0)(x)[0])  # the sample grids: all degraded
+    with pytest.raises(VidsrError, match="clean_share"):
+        inputs(1.5)

@@ -255,7 +255,7 @@ def test_encoder_stages_resume_bit_for_bit(tiny_set, tmp_path, stage):
         if before == stage:
             break
         train(before, tiny_set, base, steps=2, checkpoint_every=1000, **common)
-    extra = {"degrade": True}
+    extra = {"degrade": True, "clean_share": 0.5}
     if stage == "fusion":
         extra |= {"gender_weight": 1.0, "pixel_weight": 0.5, "ambiguous": 0.5}
     shutil.copytree(base, tmp_path / "straight")

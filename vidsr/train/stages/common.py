@@ -23,6 +23,7 @@ from vidsr.train.context import TrainContext
 
 N_SAMPLES = 8
 DEGRADE_STREAM = 71  # keeps the degradation RNG apart from every other seeded stream
+CLEAN_STREAM = 72  # keeps the choice of clean rows (option clean_share) apart from the rest
 
 
 class Stage:
@@ -203,9 +204,11 @@ def downsample_input(ctx: TrainContext, x_h: torch.Tensor) -> torch.Tensor:
 
 
 class LowResInputs:
-    """E_l's inputs for a stage, by its option ``degrade``: off, the paper's clean bicubic D
-    (:func:`downsample_input`); on, degraded as real tiny faces are (:mod:`vidsr.data.degrade`),
-    drawn from an RNG seeded by (seed, rank, step) so a resumed run degrades exactly as an
+    """E_l's inputs for a stage, by its options ``degrade`` and ``clean_share``: off, the
+    paper's clean bicubic D (:func:`downsample_input`); on, degraded as real tiny faces are
+    (:mod:`vidsr.data.degrade`), except a share ``clean_share`` of each batch's rows, which
+    keep the clean D (so that the model serves the paper's clean inputs and real ones alike).
+    Drawn from RNGs seeded by (seed, rank, step), so a resumed run degrades exactly as an
     uninterrupted one. The crop scale is the set's framing (its prepare settings)."""
 
     def __init__(self, ctx: TrainContext):
@@ -213,24 +216,33 @@ class LowResInputs:
 
         self.ctx = ctx
         self.degrade = bool(ctx.options["degrade"])
+        self.clean_share = float(ctx.options["clean_share"]) if self.degrade else 1.0
+        if not 0 <= self.clean_share <= 1:
+            raise VidsrError(f"the option clean_share must be between 0 and 1, got {self.clean_share:g}")
         settings = _set_settings(ctx.data)
         self.crop_scale = float(settings.get("crop_scale") or TRAINING_CROP_SCALE)
 
     def __call__(self, x_h: torch.Tensor, step: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(E_l's input, the clean D(x_h)) for a batch of `step`; `step` None: the fixed
-        degradations of the sample grids. The clean D stays the target of eq. (2)'s and
-        eq. (4)'s consistency term: the output must match the face, not its degradation."""
+        degradations of the sample grids (every row degraded). The clean D stays the target of
+        eq. (2)'s and eq. (4)'s consistency term: the output must match the face, not its degradation."""
         x_l = downsample_input(self.ctx, x_h)
         if not self.degrade:
             return x_l, x_l
         from vidsr.data.degrade import degrade_batch
 
-        key = [self.ctx.seed, DEGRADE_STREAM, self.ctx.rank] + ([] if step is None else [step + 1])
-        return degrade_batch(x_h, self.ctx.preset.lr_size, np.random.default_rng(key), self.crop_scale), x_l
+        tail = [self.ctx.rank] + ([] if step is None else [step + 1])
+        x_in = degrade_batch(x_h, self.ctx.preset.lr_size, np.random.default_rng([self.ctx.seed, DEGRADE_STREAM, *tail]),
+                             self.crop_scale)
+        if step is not None and self.clean_share > 0:
+            clean = np.random.default_rng([self.ctx.seed, CLEAN_STREAM, *tail]).random(len(x_h)) < self.clean_share
+            x_in[torch.from_numpy(clean)] = x_l[torch.from_numpy(clean)]
+        return x_in, x_l
 
     @property
     def recorded(self) -> dict:
-        return {"degrade": self.degrade, "degrade_crop_scale": self.crop_scale if self.degrade else None}
+        return {"degrade": self.degrade, "degrade_crop_scale": self.crop_scale if self.degrade else None,
+                "clean_share": self.clean_share if self.degrade else None}
 
 
 def _set_settings(data: Path | None) -> dict:
