@@ -83,6 +83,22 @@ def test_summary_balances_the_genders_and_counts_the_voice():
                                        "none_takes_other": pytest.approx(1 / 3)}
     assert v["by_voice"]["male"]["other_takes_voice"] == 1.0
     assert s["bicubic"]["judged_female"] == 0.0 and s["original"]["judged_female"] == 0.25
+    assert s["none"]["rank1_n"] == 0 and s["none"]["rank1"] is None  # no gallery, no rank-1
+
+
+def test_rank1_is_the_nearest_gallery_person():
+    from vidsr.eval.footage import rank1
+    from vidsr.eval.footage_report import summarise, table
+
+    gallery = (np.array(["ann", "bob"], dtype=object), np.array([[0.0, 0.0], [1.0, 0.0]]))
+    assert rank1(np.array([[0.1, 0.2], [0.9, 0.0], [0.6, 0.0]]), gallery, "bob") == [False, True, True]
+    frames = [_frame("a", 0, none=0, own=0, other=1), _frame("b", 1, none=1, own=1, other=1)]
+    frames[0]["rank1"] = {"original": True, "bicubic": False, "none": True, "own": False, "other": False}
+    s = summarise(frames)
+    assert s["original"]["rank1"] == 1.0 and s["none"]["rank1"] == 1.0 and s["bicubic"]["rank1"] == 0.0
+    assert s["none"]["rank1_n"] == 1
+    md = "\n".join(table(s, {"people": 50, "photos": 50}))
+    assert "rank-1 against a different photo" in md and "among 50 LFW test people" in md and "2.0 %" in md
 
 
 def test_footage_names_the_gender_and_needs_the_judges(tmp_path, monkeypatch):
@@ -117,11 +133,17 @@ def test_cli_takes_data_or_footage():
 def test_lfw_people_and_voices_are_test_ones():
     lfw, voices = shared("lfw", "labels.csv").parent, shared("speechocean762", "speakers.csv").parent
     from vidsr.data.splits import is_test_identity
-    from vidsr.eval.footage import VoicePool, lfw_test_people
+    from vidsr.eval.footage import VoicePool, lfw_gallery, lfw_test_people
 
     people = lfw_test_people(lfw, 10)
     assert len(people) == 10 and [p.gender for p in people] == [0, 1] * 5
-    assert all(is_test_identity(p.path.parent.name) and p.path.is_file() for p in people)
+    assert all(is_test_identity(p.path.parent.name) and p.path.is_file() and p.person == p.path.parent.name
+               for p in people)
+    # Those with another photo come first, so that the gallery can find them by it.
+    gallery = dict(lfw_gallery(lfw, people))
+    assert all(p.person in gallery and gallery[p.person] != p.path for p in people)
+    assert not {p.path for p in people} & set(gallery.values())
+    assert all(is_test_identity(person) for person in gallery) and len(gallery) > 100
     pool = VoicePool(voices)
     assert pool.speakers[0] and pool.speakers[1]
     assert all(is_test_identity(s) for g in (0, 1) for s in pool.speakers[g])
@@ -153,7 +175,12 @@ def test_footage_evaluation_through_the_pipeline(tiny_model, tmp_path):
     assert len(report["strips"]) == 2 and all((out / p).is_file() for p in report["strips"])
     md = (out / "report.md").read_text()
     assert "GRID corpus, Cooke et al. 2006, CC BY 4.0" in md and "balanced" in md
-    assert json.loads((out / "report.json").read_text())["settings"]["crop_scale"] == 1.2
+    settings = json.loads((out / "report.json").read_text())["settings"]
+    assert settings["crop_scale"] == 1.2 and settings["gallery"]["people"] > 100
+    lfw_frames = [f for f in report["frames"] if f["group"] == "lfw"]
+    assert lfw_frames and all(set(f["rank1"]) == set(CONDITIONS) for f in lfw_frames)
+    assert all(f["rank1"]["original"] for f in lfw_frames)  # the judges know a person by another photo
+    assert "rank-1 against a different photo" in md
     assert not list(out.glob(".footage-*"))  # the made clips are deleted
 
 

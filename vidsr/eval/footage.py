@@ -21,6 +21,9 @@ For each source (a talking-face video, or a test person's LFW photo with a real 
    the original are judged by pretrained judges the model never saw
    (:mod:`vidsr.eval.judges`): dlib's gender CNN and the distance between dlib face
    descriptors of each face and of the original (< 0.6: the same person).
+4. **Who it is** (LFW people): each judged face is looked up in a gallery of every LFW test
+   person by a photo no clip shows (:func:`lfw_gallery`): rank-1 is right when the nearest
+   descriptor is the same person's, found by a different photo of them.
 
 The judges always see the faces framed as the training faces are (1.2x the detector's box):
 with a looser ``crop_scale`` the centre of every tile is judged, so framings compare like
@@ -70,6 +73,7 @@ class Source:
     credit: str = ""
     voice: Path | None = None  # a photo's own voice (a WAV cut for it)
     voice_label: str = ""
+    person: str = ""  # an LFW person's name (their identity)
 
 
 @dataclass
@@ -112,30 +116,78 @@ def parse_footage(items: list[str]) -> list[Source]:
     return sources
 
 
-def lfw_test_people(folder: Path, limit: int | None) -> list[Source]:
+def _lfw_test_photos(folder: Path) -> dict[str, tuple[int, list[str]]]:
     """Test people (:func:`vidsr.data.splits.is_test_identity` on the person's name) of an
-    LFW folder with a known gender, one photo each (their first), alternating the genders
-    (LFW is 78 % male) up to ``limit``, in name order."""
+    LFW folder with a known gender: person -> (gender, their photos in name order)."""
     from vidsr.data.splits import is_test_identity
 
     labels = Path(folder) / "labels.csv"
     if not labels.is_file():
         raise VidsrError(f"no labels.csv in '{folder}' (an LFW folder: PERSON/PERSON_NNNN.jpg and labels.csv)")
-    first: dict[str, tuple[str, int]] = {}
+    people: dict[str, tuple[int, list[str]]] = {}
     with open(labels, newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
             person, gender = row.get("person", ""), (row.get("gender") or "").strip().lower()
             if person and gender in GENDERS and is_test_identity(person):
-                if person not in first or row["image"] < first[person][0]:
-                    first[person] = (row["image"], GENDERS[gender])
-    by_gender = [[p for p in sorted(first) if first[p][1] == g] for g in (0, 1)]
+                people.setdefault(person, (GENDERS[gender], []))[1].append(row["image"])
+    return {p: (g, sorted(photos)) for p, (g, photos) in people.items()}
+
+
+def lfw_test_people(folder: Path, limit: int | None) -> list[Source]:
+    """LFW test people (:func:`_lfw_test_photos`), one photo each (their first), alternating
+    the genders (LFW is 78 % male) up to ``limit``; within a gender those with another photo
+    come first (it lets :func:`lfw_gallery` ask who they are), each group in name order."""
+    people = _lfw_test_photos(folder)
+    by_gender = [sorted((p for p in people if people[p][0] == g), key=lambda p: (len(people[p][1]) < 2, p))
+                 for g in (0, 1)]
     order = [p for pair in zip(*by_gender) for p in pair]
     longer = max(by_gender, key=len)
     order += longer[len(order) // 2:]
     if limit is not None:
         order = order[:limit]
-    return [Source(f"lfw-{p}", Path(folder) / first[p][0], first[p][1], "lfw", photo=True, credit=LFW_CREDIT)
-            for p in order]
+    return [Source(f"lfw-{p}", Path(folder) / people[p][1][0], people[p][0], "lfw", photo=True, credit=LFW_CREDIT,
+                   person=p) for p in order]
+
+
+def lfw_gallery(folder: Path, shown: list[Source]) -> list[tuple[str, Path]]:
+    """The identity gallery: every LFW test person by one photo that no clip shows (their
+    first other photo); people whose only photo is shown are left out. A clip's person is
+    found in it only by a different photo of them; the others are distractors."""
+    used = {s.path.name for s in shown}
+    gallery = []
+    for person, (_, photos) in sorted(_lfw_test_photos(folder).items()):
+        unseen = [p for p in photos if Path(p).name not in used]
+        if unseen:
+            gallery.append((person, Path(folder) / unseen[0]))
+    return gallery
+
+
+def embed_gallery(gallery: list[tuple[str, Path]], detector, embedder, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(names, descriptors) of the gallery photos where a face is found: the biggest face at
+    full resolution, framed as the judges see every face (:func:`vidsr.faces.training_crop_box`)."""
+    import torch
+
+    from vidsr.faces import crop_face, training_crop_box
+    from vidsr.imaging import from_uint8, read_rgb
+
+    names, tiles = [], []
+    for person, path in gallery:
+        photo = read_rgb(path)
+        box = _biggest_face(detector, photo) if photo is not None else None
+        if box is not None:
+            names.append(person)
+            tiles.append(from_uint8(crop_face(photo, training_crop_box(box), size)))
+    if not tiles:
+        return np.array([], dtype=object), np.zeros((0, 128))
+    return np.array(names, dtype=object), embedder.embed(torch.stack(tiles))
+
+
+def rank1(descriptors: np.ndarray, gallery: tuple[np.ndarray, np.ndarray], person: str) -> list[bool]:
+    """For each descriptor [N, D]: does its nearest descriptor in ``gallery`` (names,
+    descriptors [G, D]) belong to ``person``?"""
+    names, known = gallery
+    distances = np.linalg.norm(descriptors[:, None, :] - known[None], axis=2)
+    return [bool(names[j] == person) for j in distances.argmin(1)]
 
 
 class VoicePool:
@@ -289,8 +341,9 @@ def centre_view(images: np.ndarray, fraction: float) -> np.ndarray:
 
 
 def run_clip(clip: Clip, model, detector: RememberingDetector, work: Path, *, every: int, crop_scale: float,
-             judges: tuple, back_project: float, frames: int, progress=None) -> dict:
-    """The pipeline's three runs on ``clip`` and the judged frames (module steps 2 and 3)."""
+             judges: tuple, back_project: float, frames: int, gallery: tuple | None = None, progress=None) -> dict:
+    """The pipeline's three runs on ``clip`` and the judged frames (module steps 2 and 3);
+    with ``gallery`` (:func:`embed_gallery`) and a person in it, each frame's rank-1 too."""
     import torch
 
     from vidsr.models.lapsrn import bicubic
@@ -352,18 +405,18 @@ def run_clip(clip: Clip, model, detector: RememberingDetector, work: Path, *, ev
     judged_frames = []
     if keys:
         fraction = judged_scale / crop_scale
-        judged, distance = {}, {}
+        judged, descriptors = {}, {}
         for cond, tiles in images.items():
             view = torch.stack([from_uint8(t) for t in centre_view(tiles, fraction)])
             judged[cond] = gender_judge.predict(view) if gender_judge is not None else np.full(len(keys), -1)
-            distance[cond] = embedder.embed(view)
+            descriptors[cond] = embedder.embed(view)
         for i, (track, f) in enumerate(keys):
             judged_frames.append({
                 "clip": clip.source.name, "group": clip.source.group, "gender": clip.source.gender,
                 "track": track, "frame": f,
                 "judged": {c: int(judged[c][i]) for c in judged},
-                "distance": {c: round(float(np.linalg.norm(distance[c][i] - distance["original"][i])), 4)
-                             for c in distance if c != "original"},
+                "distance": {c: round(float(np.linalg.norm(descriptors[c][i] - descriptors["original"][i])), 4)
+                             for c in descriptors if c != "original"},
             })
     sizes = [tracks[t]["size_px"] for t in tracks if tracks[t]["on_face"]]
     row = {
@@ -376,6 +429,10 @@ def run_clip(clip: Clip, model, detector: RememberingDetector, work: Path, *, ev
         "frames_judged": len(judged_frames), "warnings": warnings,
         "seconds_pipeline": {c: rep["timings_s"]["total"] for c, rep in reports.items()},
     }
+    if keys and gallery is not None and clip.source.person in set(gallery[0]):
+        for cond, found in descriptors.items():
+            for frame, right in zip(judged_frames, rank1(found, gallery, clip.source.person)):
+                frame.setdefault("rank1", {})[cond] = right
     return {"row": row, "frames": judged_frames, "keys": keys, "inputs": inputs, "images": images}
 
 
@@ -486,6 +543,10 @@ def evaluate_footage(
     work = Path(tempfile.mkdtemp(prefix=".footage-", dir=out)) if not keep_clips else out / "clips"
     work.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(SEED)
+    gallery, gallery_people = None, []
+    if lfw is not None:
+        gallery_people = lfw_gallery(Path(lfw), [s for s in sources if s.photo])
+        gallery = embed_gallery(gallery_people, base_detector, embedder, model.preset.resolution)
     rows, judged_frames, failed, strip_data = [], [], [], []
     try:
         report = progress or _no_progress
@@ -510,7 +571,7 @@ def evaluate_footage(
                 _other_voice(clip, source, sources, pool, seconds, rng, folder)
                 result = run_clip(clip, model, detector, folder, every=every, crop_scale=crop_scale,
                                   judges=(gender_judge, embedder), back_project=back_project, frames=frames,
-                                  progress=stage)
+                                  gallery=gallery, progress=stage)
             except VidsrError as e:
                 failed.append({"clip": source.name, "source": str(source.path), "reason": str(e)})
             else:
@@ -532,6 +593,7 @@ def evaluate_footage(
         "back_project": back_project, "frames": frames,
         "footage": list(footage), "lfw": os.fspath(lfw) if lfw else None, "lfw_limit": limit if lfw else None,
         "voices": os.fspath(voices) if voices else None, "voice_pool": pool.describe() if pool else None,
+        "gallery": None if gallery is None else {"people": len(gallery[0]), "photos": len(gallery_people)},
         "device": str(model_device(model)), "pipeline": "vidsr.pipeline.enhance_video (mode tracks, default smoothing)",
         "judges": {"gender": gender_judge.label, "identity": embedder.label, "same_person": embedder.same_person},
     }

@@ -47,6 +47,8 @@ def summarise(frames: list[dict]) -> dict:
         if cond != "original":
             d = [f["distance"][cond] for f in frames if cond in f["distance"]]
             entry.update(distance=_mean(d), same_person=_mean(x < 0.6 for x in d), distance_n=len(d))
+        found = [f["rank1"][cond] for f in frames if cond in f.get("rank1", {})]
+        entry.update(rank1=_mean(found), rank1_n=len(found))
         out[cond] = entry
     paired = [f for f in frames if f["gender"] >= 0 and "other" in f["judged"]]
     if paired:
@@ -79,16 +81,27 @@ def _dist(entry: dict) -> str:
     return f"{entry['distance']:.3f} ({_pct(entry['same_person'])} < 0.6)"
 
 
-def table(summary: dict) -> list[str]:
+def table(summary: dict, gallery: dict | None = None) -> list[str]:
+    """The summary as a Markdown table (and the voice's effect below it); a column of
+    identity rank-1 where frames were looked up in the ``gallery`` (the settings' record)."""
+    ranked = any(summary[c].get("rank1_n") for c in CONDITIONS)
     lines = ["| | gender right | balanced (mean of male, female) | male | female | judged female | identity distance "
-             "to the original (share < 0.6 = same person) |", "|---|---:|---:|---:|---:|---:|---:|"]
+             "to the original (share < 0.6 = same person) |" + (" identity rank-1 against a different photo |" if ranked else ""),
+             "|---|---:|---:|---:|---:|---:|---:|" + ("---:|" if ranked else "")]
     for cond in CONDITIONS:
         e = summary[cond]
         if not e["n"] and not e.get("distance_n"):
             continue
         dist = "0 (itself)" if cond == "original" else _dist(e)
         lines.append(f"| {LABELS[cond]} | {_pct(e['gender_right'])} | {_pct(e['balanced'])} | "
-                     f"{_pct(e['per_gender']['male'])} | {_pct(e['per_gender']['female'])} | {_pct(e['judged_female'])} | {dist} |")
+                     f"{_pct(e['per_gender']['male'])} | {_pct(e['per_gender']['female'])} | {_pct(e['judged_female'])} | {dist} |"
+                     + (f" {_pct(e.get('rank1'))} |" if ranked else ""))
+    if ranked:
+        n = max(summary[c].get("rank1_n", 0) for c in CONDITIONS)
+        people = f"{gallery['people']} LFW test people" if gallery else "the LFW test people"
+        lines += ["", f"Rank-1: {n} frames of the people that have another photo, each looked up among {people}, "
+                  "each by a photo no clip shows (the nearest dlib descriptor must be the same person's; chance is "
+                  f"{_pct(1 / gallery['people']) if gallery and gallery['people'] else '—'})."]
     v = summary.get("voice")
     if v:
         o, w = v["other_vs_none"], v["own_vs_none"]
@@ -174,11 +187,11 @@ def markdown(report: dict) -> str:
         f"({report['summary']['all']['frames_by_gender']['male']} of men, "
         f"{report['summary']['all']['frames_by_gender']['female']} of women); {len(report['failed'])} not evaluated; "
         f"{report['seconds']:.0f} s.", "", f"`{command(report)} -o OUT`", "",
-        "## All clips", "", *table(report["summary"]["all"]),
+        "## All clips", "", *table(report["summary"]["all"], s.get("gallery")),
     ]
     for group, title in GROUPS.items():
         if group in report["summary"]:
-            lines += ["", f"## {title[0].upper() + title[1:]}", "", *table(report["summary"][group])]
+            lines += ["", f"## {title[0].upper() + title[1:]}", "", *table(report["summary"][group], s.get("gallery"))]
     lines += ["", "## Per clip", "", "Gender right in % of the clip's judged frames; distance: the mean descriptor "
               "distance to the original.", "", *clip_table(report["clips"])]
     if report["failed"]:
@@ -194,7 +207,7 @@ def markdown(report: dict) -> str:
     if any(r["group"] == "lfw" for r in report["clips"]):
         lines.append(f"- Faces: {LFW_CREDIT} (Huang et al., UMass TR 07-49, 2007; NIPS 2012); the project's test "
                      "people (vidsr.data.splits.is_test_identity on the person's name), one photo each, alternating "
-                     "the genders; each photo drifts and zooms slightly over the clip.")
+                     "the genders, those with another photo first; each photo drifts and zooms slightly over the clip.")
     if voices:
         lines.append(f"- Voices: {VOICE_CREDIT}, adult test speakers (the same split rule on the speaker id): "
                      + "; ".join(f"{g}: {', '.join(v) or 'none'}" for g, v in voices.items())
