@@ -3,7 +3,8 @@
     min_{E_h}  sum_i  l_feat( G(E_h(x_i^h)), x_i^h )
 
 E_h outputs k per-layer codes (Z+). It trains on the face images of the full training set
-(D = D1 + D2, or a photo folder), flipped at random.
+(D = D1 + D2, or a photo folder), flipped at random. Option ``init``: a weights file whose E_h
+starts this one (a warm start, e.g. E_h of an older G when G has trained on).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import torch
 
 from vidsr.train.context import TrainContext
 from vidsr.train.perceptual import build_perceptual
-from vidsr.train.stages.common import ImageBatches, Stage, adam, build, flip_average, trained
+from vidsr.train.stages.common import ImageBatches, Stage, adam, build, flip_average, trained, warm_start
 
 
 class HighResStage(Stage):
@@ -24,12 +25,13 @@ class HighResStage(Stage):
         self.G, D = trained(ctx, "G", "D")
         self.loss_feat = build_perceptual(D, o.get("vgg16")).to(ctx.device)
         self.E_h = build("E_h", ctx)
+        started = warm_start(ctx, {"E_h": self.E_h})
         ctx.replicate(self.E_h)
         self.opt = adam(self.E_h.parameters(), float(o["lr"]))
         self.trains({"E_h": self.E_h}, {"E_h": self.opt})
         self.data = ImageBatches(ctx, self.batch_size, seed_offset=1)
         self.fixed = self.data.first(8)
-        self.recorded_options = {"perceptual": self.loss_feat.kind, "train_images": len(self.data.images)}
+        self.recorded_options = {"perceptual": self.loss_feat.kind, "train_images": len(self.data.images), **started}
 
     def extra_state(self):
         return self.data.state()
