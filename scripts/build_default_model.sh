@@ -1,25 +1,28 @@
 #!/usr/bin/env bash
 # Build the default cpu model from ../shared/data on this CPU, to $OUT (default
-# weights/vidsr-cpu.safetensors): the recipe of the model shipped on 2026-12-02 (weights/README.md).
-# Every stage is resumable: run the script again after a kill and it goes on where it stopped.
-# Steps per stage are the recipe's (below); override with env, e.g. FUSION_STEPS=1200. Everything
-# runs on one thread; pin it with taskset if you like.
+# weights/vidsr-cpu.safetensors): the recipe of the model shipped in session 8 of 2026-12-02
+# (vG: weights/README.md, docs/candidates/2026-12-02-vG). Every stage is resumable: run the script
+# again after a kill and it goes on where it stopped. Steps per stage are the recipe's (below);
+# override with env, e.g. FUSION_STEPS=1200. Everything runs on one thread; pin it with taskset.
 #
-# The recipe: G = the long run's checkpoint at step 12,000 (192k images of UTKFace + UTKFace-more
-# + LFW training people; committed at 4bf49b0, docs/generator/README.md); on the prepared set of
-# the three photo sources with real speechocean762 voices: E_h (1,000 steps on 30k faces); C_g
-# (our gender classifier on the high-res training faces, 1,000 steps); E_l and E_a warm-started
-# from the previous default model (INIT, the weights of commit 1d62e90) and fine-tuned (E_l on
-# degraded 8x8 inputs, 600 steps; E_a on real voices with its gender head, 300 steps); F + E_a with
-# eq. (4) plus the gender loss through the frozen C_g (300 steps, lr 3e-4). About 1.5 h on one core.
+# The recipe: G = the long run's checkpoint at step 20,000 (320k images of UTKFace + UTKFace-more
+# + LFW training people; committed at 1bd38fe, docs/generator/README.md); on the prepared set of
+# the three photo sources with real speechocean762 voices: E_h (1,500 steps on 30k faces); C_g
+# (our gender classifier on the high-res training faces, 1,000 steps); E_l warm-started from the
+# model of commit 1d62e90 (INIT) and trained on degraded 8x8 inputs, 600 steps, then trained again
+# from those weights 4,000 steps with a fresh optimiser, as the shipped E_l was made (it started
+# from the fp16 export of the first 600 steps);
+# E_a warm-started from INIT, on real voices with its gender head, 300 steps; F + E_a with eq. (4)
+# plus the gender loss through the frozen C_g, balanced over the genders, on clean and degraded
+# 8x8 inputs half and half (2,000 steps, lr 3e-4). About 2.5 h on one core.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED=${SHARED:-../shared}
 SET=${SET:-data/all}
 RUNS=${RUNS:-runs/cpu}
 INIT=${INIT:-runs/init/vidsr-cpu-1d62e90.safetensors}
-G_COMMIT=${G_COMMIT:-4bf49b0}
-G_STEP=${G_STEP:-12000}
+G_COMMIT=${G_COMMIT:-1bd38fe}
+G_STEP=${G_STEP:-20000}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 resume() { [ -f "$RUNS/$1/checkpoints/latest.json" ] && echo "--resume"; }
 stage() { python scripts/train_stage.py "$@"; }
@@ -39,9 +42,13 @@ if [ ! -f "$RUNS/generator/weights.safetensors" ]; then
   echo "{\"step\": $G_STEP}" > "$RUNS/generator/checkpoints/latest.json"
   vidsr train --stage generator --data "$SET" --runs "$RUNS" --threads 1 --steps "$G_STEP" --resume
 fi
-vidsr train --stage highres --data "$SET" --runs "$RUNS" --threads 1 --limit 30000 --steps "${HIGHRES_STEPS:-1000}" $(resume highres)
+vidsr train --stage highres --data "$SET" --runs "$RUNS" --threads 1 --limit 30000 --steps "${HIGHRES_STEPS:-1500}" $(resume highres)
 vidsr train --stage classifiers --data "$SET" --runs "$RUNS" --threads 1 --steps "${CLASSIFIERS_STEPS:-1000}" $(resume classifiers)
-stage lowres --data "$SET" --runs "$RUNS" --steps "${LOWRES_STEPS:-600}" --set init="$INIT" $(resume lowres)
+if [ ! -f "$RUNS/lowres-first/weights.safetensors" ]; then
+  stage lowres --data "$SET" --runs "$RUNS" --steps "${LOWRES_FIRST_STEPS:-600}" --set init="$INIT" $(resume lowres)
+  mv "$RUNS/lowres" "$RUNS/lowres-first"
+fi
+stage lowres --data "$SET" --runs "$RUNS" --steps "${LOWRES_STEPS:-4000}" --set init="$RUNS/lowres-first/weights.safetensors" $(resume lowres)
 stage audio --data "$SET" --runs "$RUNS" --steps "${AUDIO_STEPS:-300}" --set init="$INIT" $(resume audio)
-stage fusion --data "$SET" --runs "$RUNS" --steps "${FUSION_STEPS:-300}" $(resume fusion)
+stage fusion --data "$SET" --runs "$RUNS" --steps "${FUSION_STEPS:-2000}" --set gender_balance=true --set clean_share=0.5 $(resume fusion)
 vidsr export --runs "$RUNS" -o "${OUT:-weights/vidsr-cpu.safetensors}"
