@@ -37,13 +37,19 @@ class Batcher:
         self.model, self.voice, self.device, self.autocast, self.clock = model, voice, device, autocast, clock
         self.batch, self.radius, self.max_frames, self.raw = batch, radius, max_frames, raw
         self.back_project, self.frames_radius = back_project, frames // 2
-        self.reach = max(radius, self.frames_radius)  # the look-ahead: frames after a face its output needs
+        self.reach = self.look_ahead(radius, frames)
         self._weights: dict[int, object] = {}  # smoothing weights by radius, as tensors on the device
         self.pending: deque[tuple[object, list[Face]]] = deque()
         self.history: dict[int, dict[int, object]] = {}  # z_f by frame, per track
         self.inputs: dict[int, dict[int, object]] = {}  # x_l by frame, per track (for frames > 1)
         self.heard: Counter = Counter()
         self.waiting = 0  # faces not yet through E_l / E_a / F
+
+    @staticmethod
+    def look_ahead(radius: int, frames: int) -> int:
+        """The frames after a face its output needs: the smoothing's radius, or half the
+        back-projection's ``frames``, the larger."""
+        return max(radius, frames // 2)
 
     @staticmethod
     def frames_held(batch: int, radius: int, frame_bytes: int, buffer_bytes: int) -> int:

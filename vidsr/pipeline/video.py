@@ -180,7 +180,7 @@ def enhance_into(
                               on_face=on_face, progress=progress)
             batcher = Batcher(model, voice, dev, autocast, clock, batch=batch, radius=radius, raw=raw_flicker,
                               back_project=back_project, frames=frames,
-                              max_frames=Batcher.frames_held(batch, max(radius, frames // 2),
+                              max_frames=Batcher.frames_held(batch, Batcher.look_ahead(radius, frames),
                                                              info.width * info.height * 3, BUFFER_BYTES))
             for frame, faces in face_crops(path, chosen, crop_scale, model.preset.lr_size, clock):
                 for ready in batcher.add(frame, faces):
