@@ -549,16 +549,25 @@ def test_a_gpu_asked_for_on_a_machine_without_one_is_one_line_error():
 
 def test_files_that_call_the_input_size_lowres_still_load(tmp_path):
     """Model files, checkpoints and options.json written before the input size was called
-    lr_size name it "lowres" (the shipped default model among them): they read the same."""
+    lr_size name it "lowres" (default models of earlier commits among them): they read the same."""
     import json
+
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
 
     from vidsr.models.io import read_metadata, read_preset
     from vidsr.models.presets import Preset, get_preset
     from vidsr.weights import shipped_weights_path
 
-    path = shipped_weights_path()
-    assert "lowres" in read_metadata(path)["preset"]  # the shipped file has the old key
-    assert read_preset(path).lr_size == 8
+    shipped = shipped_weights_path()
+    with safe_open(str(shipped), "pt") as f:
+        meta = dict(f.metadata())
+    preset = json.loads(meta["preset"])
+    meta["preset"] = json.dumps({("lowres" if k == "lr_size" else k): v for k, v in preset.items()})
+    path = tmp_path / "old.safetensors"
+    save_file(load_file(shipped), path, metadata=meta)
+    assert "lowres" in read_metadata(path)["preset"] and "lr_size" not in read_metadata(path)["preset"]
+    assert read_preset(path) == read_preset(shipped) and read_preset(path).lr_size == 8
     new = get_preset("cpu").to_dict()
     old = {("lowres" if k == "lr_size" else k): v for k, v in new.items()}
     (tmp_path / "options.json").write_text(json.dumps({"stage": "lowres", "preset": old}))
