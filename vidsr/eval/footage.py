@@ -185,9 +185,10 @@ def embed_gallery(gallery: list[tuple[str, Path]], detector, embedder, size: int
 def rank1(descriptors: np.ndarray, gallery: tuple[np.ndarray, np.ndarray], person: str) -> list[bool]:
     """For each descriptor [N, D]: does its nearest descriptor in ``gallery`` (names,
     descriptors [G, D]) belong to ``person``?"""
+    from vidsr.eval.judges import nearest_identity
+
     names, known = gallery
-    distances = np.linalg.norm(descriptors[:, None, :] - known[None], axis=2)
-    return [bool(names[j] == person) for j in distances.argmin(1)]
+    return [bool(found == person) for found in nearest_identity(descriptors, known, names)]
 
 
 class VoicePool:

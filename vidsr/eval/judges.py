@@ -153,14 +153,19 @@ class CodeEmbedder:
         return torch.nn.functional.normalize(z, dim=1).cpu().numpy()
 
 
+def nearest_identity(queries: np.ndarray, gallery: np.ndarray, gallery_ids: np.ndarray) -> np.ndarray:
+    """The identity of each query embedding's [N, D] nearest gallery embedding [G, D]."""
+    q = torch.from_numpy(np.asarray(queries)).double()
+    g = torch.from_numpy(np.asarray(gallery)).double()
+    return np.asarray(gallery_ids)[torch.cdist(q, g).argmin(1).numpy()]
+
+
 def retrieval(queries: np.ndarray, query_ids: np.ndarray, gallery: np.ndarray, gallery_ids: np.ndarray,
               own: np.ndarray) -> dict:
     """Identity scores of query embeddings [N, D]: rank-1 retrieval accuracy among the
     gallery (does the nearest gallery face belong to the query's identity?), and the mean
     distance to `own` [N, D], the embedding of each query's own high-res face."""
-    q = torch.from_numpy(queries).double()
-    g = torch.from_numpy(gallery).double()
-    nearest = torch.cdist(q, g).argmin(1).numpy()
     dist = np.linalg.norm(queries - own, axis=1)
-    return {"rank1": float(np.mean(gallery_ids[nearest] == query_ids)), "distance": float(dist.mean()),
+    return {"rank1": float(np.mean(nearest_identity(queries, gallery, gallery_ids) == query_ids)),
+            "distance": float(dist.mean()),
             "n": int(len(queries)), "gallery": int(len(gallery))}
