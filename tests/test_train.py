@@ -229,6 +229,16 @@ def test_fusion_listens_options_and_warm_start(tiny_set, tmp_path):
     assert sorted(networks_in(weights)) == ["E_a", "F"]  # C_g is training-only
     train("fusion", tiny_set, runs, steps=2, overrides={**listen, "layers": 3}, **common)
     assert (runs / "fusion-f3" / "weights.safetensors").exists()
+    # E_l's perceptual term on its face: trained, logged apart, recorded with the kind of l_feat
+    feat = tmp_path / "feat"
+    for stage in ("generator", "highres"):
+        (feat / stage).mkdir(parents=True)
+        (feat / stage / "weights.safetensors").write_bytes((runs / stage / "weights.safetensors").read_bytes())
+    train("lowres", tiny_set, feat, steps=4, overrides={"feat_weight": 0.5}, **common)
+    row = stats(feat / "lowres")[0]
+    assert {"loss_feat", "l1_code", "sr_mse"} <= set(row) and row["loss"] > row["l1_code"] + 40.0 * row["sr_mse"]
+    assert json.loads((feat / "lowres" / "options.json").read_text())["perceptual"] == "discriminator"
+    assert "loss_feat" not in stats(runs / "lowres")[0]  # off in the presets: eq. (2) alone
     # warm start: with zero learning rate a warm-started E_h or E_l is the one it started from
     warm = tmp_path / "warm"
     train("generator", tiny_set, warm, steps=2, **common)

@@ -167,16 +167,12 @@ def flip_average(E_h: nn.Module, x_h: torch.Tensor) -> torch.Tensor:
     return 0.5 * (E_h(x_h) + E_h(x_h.flip(-1)))
 
 
-def sr_consistency(G: nn.Module, z: torch.Tensor, x_l: torch.Tensor) -> torch.Tensor:
-    """|D o G(z) - x_l|^2: the generated face, bicubic-downsampled, must match the low-res input."""
-    return F.mse_loss(downsample(G(z), x_l.shape[-1]), x_l)
-
-
-def code_and_sr_loss(G: nn.Module, z: torch.Tensor, z_target: torch.Tensor, x_l: torch.Tensor,
+def code_and_sr_loss(z: torch.Tensor, x_g: torch.Tensor, z_target: torch.Tensor, x_l: torch.Tensor,
                      lam: float) -> tuple[torch.Tensor, dict[str, float]]:
-    """The loss shape of eq. (2) and eq. (4): |z - z_target|_1 + lam |D o G(z) - x_l|^2."""
+    """The loss shape of eq. (2) and eq. (4): |z - z_target|_1 + lam |D o G(z) - x_l|^2, with x_g = G(z)
+    (the generated face, bicubic-downsampled, must match the low-res input)."""
     l_code = F.l1_loss(z.float(), z_target)
-    l_sr = sr_consistency(G, z, x_l).float()
+    l_sr = F.mse_loss(downsample(x_g, x_l.shape[-1]).float(), x_l)
     loss = l_code + lam * l_sr
     return loss, {"loss": loss.item(), "l1_code": l_code.item(), "sr_mse": l_sr.item()}
 

@@ -36,10 +36,10 @@ import torch.nn.functional as F
 
 from vidsr.audio.spectrogram import log_spectrogram
 from vidsr.errors import VidsrError
-from vidsr.imaging import downsample, upsample_nearest
+from vidsr.imaging import upsample_nearest
 from vidsr.models.runs import variant_name, weights_file
 from vidsr.train.context import TrainContext
-from vidsr.train.stages.common import Batches, LowResInputs, Stage, adam, build, fixed_samples, trained
+from vidsr.train.stages.common import Batches, LowResInputs, Stage, adam, build, code_and_sr_loss, fixed_samples, trained
 
 AMBIGUOUS_STREAM = 73  # keeps the choice of ambiguous inputs apart from every other seeded stream
 
@@ -112,13 +112,10 @@ class FusionStage(Stage):
             x_in = torch.where(rows[:, None, None, None], make_ambiguous(x_in), x_in)
         with torch.no_grad():
             z, z_l = self.E_h(x_h), self.E_l(x_in)
-        logged = {}
         with self.ctx.autocast():
             z_f = self.F(z_l, self.E_a(log_spectrogram(batch["audio"])))
             x_f = self.G(z_f)
-            l_code = F.l1_loss(z_f.float(), z)
-            l_sr = F.mse_loss(downsample(x_f, x_l.shape[-1]).float(), x_l)
-            loss = l_code + l_sr  # eq. (4) weighs both terms alike
+            loss, logged = code_and_sr_loss(z_f, x_f, z, x_l, 1.0)  # eq. (4) weighs both terms alike
             if self.pixel_weight > 0:
                 l_pix = F.l1_loss(x_f.float(), x_h)
                 loss = loss + self.pixel_weight * l_pix
@@ -133,7 +130,7 @@ class FusionStage(Stage):
                 loss = loss + self.gender_weight * ce
                 logged.update(gender_ce=ce.item(), gender_acc=(logits.argmax(1) == g).float().mean().item())
         self.ctx.optimize(self.opt, loss)
-        return {"loss": loss.item(), "l1_code": l_code.item(), "sr_mse": l_sr.item(), **logged}
+        return {**logged, "loss": loss.item()}
 
     @torch.no_grad()
     def samples(self):

@@ -6,6 +6,11 @@ x^l is x^h bicubic-downsampled to the low-res size; both terms are means over el
 With the option ``degrade`` (the cpu preset's recipe) E_l is given x^h degraded as a real
 tiny face is (vidsr.data.degrade) instead, and the second term still compares with the
 clean D o x^h.
+
+An addition to the paper, option ``feat_weight`` (0 = eq. (2) alone): + feat_weight *
+l_feat(G(E_l(x^l)), x^h), eq. (1)'s perceptual loss (vidsr.train.perceptual) on the face E_l's
+codes make. Eq. (2)'s L1 weighs every code dimension alike, whether it matters to the face or
+not; this term asks for the face itself, the identity the evaluation judges.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import torch
 
 from vidsr.imaging import upsample_nearest
 from vidsr.train.context import TrainContext
+from vidsr.train.perceptual import build_perceptual
 from vidsr.train.stages.common import Batches, LowResInputs, Stage, adam, build, code_and_sr_loss, fixed_samples, trained, warm_start
 
 
@@ -24,7 +30,9 @@ class LowResStage(Stage):
         super().__init__(ctx)
         o = ctx.options
         self.lam = float(o["lambda"])
+        self.feat_weight = float(o["feat_weight"])
         self.G, self.E_h = trained(ctx, "G", "E_h")
+        self.loss_feat = build_perceptual(trained(ctx, "D")[0], o.get("vgg16")).to(ctx.device) if self.feat_weight > 0 else None
         self.E_l = build("E_l", ctx)
         started = warm_start(ctx, {"E_l": self.E_l})
         ctx.replicate(self.E_l)
@@ -33,7 +41,8 @@ class LowResStage(Stage):
         self.fixed = fixed_samples(ctx, "d1", with_audio=False)
         self.data = Batches(ctx, "d1", self.batch_size, with_audio=False)
         self.inputs = LowResInputs(ctx)
-        self.recorded_options = {**self.inputs.recorded, **started}
+        self.recorded_options = {**self.inputs.recorded, **started, "feat_weight": self.feat_weight,
+                                 "perceptual": self.loss_feat.kind if self.loss_feat else None}
 
     def train_step(self, step: int) -> dict[str, float]:
         x_h = self.data.take(step)["hr"]
@@ -41,7 +50,13 @@ class LowResStage(Stage):
         with torch.no_grad():
             z_h = self.E_h(x_h)
         with self.ctx.autocast():
-            loss, logged = code_and_sr_loss(self.G, self.E_l(x_in), z_h, x_l, self.lam)
+            z_l = self.E_l(x_in)
+            x_g = self.G(z_l)
+            loss, logged = code_and_sr_loss(z_l, x_g, z_h, x_l, self.lam)
+            if self.loss_feat is not None:
+                l_feat = self.loss_feat(x_g.float(), x_h)
+                loss = loss + self.feat_weight * l_feat
+                logged.update(loss=loss.item(), loss_feat=l_feat.item())
         self.ctx.optimize(self.opt, loss)
         return logged
 
