@@ -31,8 +31,9 @@ class LowResStage(Stage):
         o = ctx.options
         self.lam = float(o["lambda"])
         self.feat_weight = float(o["feat_weight"])
-        self.G, self.E_h = trained(ctx, "G", "E_h")
-        self.loss_feat = build_perceptual(trained(ctx, "D")[0], o.get("vgg16")).to(ctx.device) if self.feat_weight > 0 else None
+        # D (the perceptual loss's fallback features) comes from G's weights file, read once with G
+        self.G, self.E_h, *D = trained(ctx, "G", "E_h", *(["D"] if self.feat_weight > 0 else []))
+        self.loss_feat = build_perceptual(D[0], o.get("vgg16")).to(ctx.device) if D else None
         self.E_l = build("E_l", ctx)
         started = warm_start(ctx, {"E_l": self.E_l})
         ctx.replicate(self.E_l)
