@@ -20,6 +20,7 @@ from vidsr.models.build import build_network
 from vidsr.models.io import load_networks
 from vidsr.models.runs import TRAINED_IN, weights_file
 from vidsr.train.context import TrainContext
+from vidsr.train.perceptual import PerceptualLoss, build_perceptual
 
 N_SAMPLES = 8
 DEGRADE_STREAM = 71  # keeps the degradation RNG apart from every other seeded stream
@@ -90,6 +91,16 @@ def trained(ctx: TrainContext, *names: str) -> list[nn.Module]:
     for stage in dict.fromkeys(TRAINED_IN[n] for n in names):
         nets.update(frozen(ctx, stage, tuple(n for n in names if TRAINED_IN[n] == stage)))
     return [nets[n] for n in names]
+
+
+def trained_with_feat(ctx: TrainContext, *names: str) -> tuple[list[nn.Module], PerceptualLoss | None]:
+    """:func:`trained` ``names``, and eq. (1)'s perceptual loss l_feat when the stage option
+    ``feat_weight`` is above 0 (else None). D, the loss's fallback features, comes from G's
+    weights file, read once with G."""
+    if float(ctx.options["feat_weight"]) <= 0:
+        return trained(ctx, *names), None
+    *nets, D = trained(ctx, *names, "D")
+    return nets, build_perceptual(D, ctx.options.get("vgg16")).to(ctx.device)
 
 
 class Batches:

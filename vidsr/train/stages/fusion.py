@@ -9,8 +9,8 @@ E_a it used. With the option ``degrade`` (the cpu preset's recipe) E_l sees x^h 
 a real tiny face is (vidsr.data.degrade), as it was trained; the consistency term still
 compares with the clean D o x^h.
 
-Additions to the paper, so that F listens (each an option, 0 turns it off; the paper's
-eq. (4) alone is all three at 0):
+Additions to the paper (each an option, 0 turns it off; the paper's eq. (4) alone is all of
+them at 0), so that F listens and keeps the face:
 
 - ``gender_weight`` (lambda_G): cross-entropy of our frozen gender classifier C_g (the
   ``classifiers`` stage, trained on high-res faces of the training split; never the
@@ -24,6 +24,9 @@ eq. (4) alone is all three at 0):
   (docs/candidates/2026-12-02-g320k): it balanced the outputs on degraded test photos, not on
   real footage; off in the presets.
 - ``pixel_weight``: L1 of G(z_f) to x^h, a target that carries more than E_h's codes.
+- ``feat_weight``: eq. (1)'s perceptual loss l_feat(G(z_f), x^h), as the lowres stage's
+  option of that name gives E_l: the fused face, not only its codes, is asked to be the
+  person's, so that F keeps the identity E_l found instead of trading it for E_h's codes.
 - ``ambiguous``: the share of each batch whose 8x8 input is made ambiguous (greyscale and
   blurred), where only the voice can tell the gender.
 """
@@ -39,7 +42,7 @@ from vidsr.errors import VidsrError
 from vidsr.imaging import upsample_nearest
 from vidsr.models.runs import variant_name, weights_file
 from vidsr.train.context import TrainContext
-from vidsr.train.stages.common import Batches, LowResInputs, Stage, adam, build, code_and_sr_loss, fixed_samples, trained
+from vidsr.train.stages.common import Batches, LowResInputs, Stage, adam, build, code_and_sr_loss, fixed_samples, trained_with_feat
 
 AMBIGUOUS_STREAM = 73  # keeps the choice of ambiguous inputs apart from every other seeded stream
 
@@ -77,7 +80,7 @@ class FusionStage(Stage):
         self.finetune_audio = bool(o["finetune_audio"])
         self.name = variant_name(self.layers, self.finetune_audio)
         self.fusion_key = "F" if self.layers == 1 else "F_3"
-        self.G, self.E_h, self.E_l, self.E_a = trained(ctx, "G", "E_h", "E_l", "E_a")
+        (self.G, self.E_h, self.E_l, self.E_a), self.loss_feat = trained_with_feat(ctx, "G", "E_h", "E_l", "E_a")
         self.F = build(self.fusion_key, ctx)
         ctx.replicate(self.F)
         params = list(self.F.parameters())
@@ -90,6 +93,7 @@ class FusionStage(Stage):
         self.gender_weight = float(o["gender_weight"])
         self.gender_balance = bool(o["gender_balance"])
         self.pixel_weight = float(o["pixel_weight"])
+        self.feat_weight = float(o["feat_weight"])
         self.ambiguous = float(o["ambiguous"])
         self.C_g = gender_classifier(ctx) if self.gender_weight > 0 else None
         self.fixed = fixed_samples(ctx, "d2", with_audio=True)
@@ -97,6 +101,7 @@ class FusionStage(Stage):
         self.inputs = LowResInputs(ctx)
         self.recorded_options = {"fusion": self.fusion_key, "finetune_audio": self.finetune_audio, "augment_audio": self.augment,
                                  "gender_weight": self.gender_weight, "gender_balance": self.gender_balance, "pixel_weight": self.pixel_weight,
+                                 "feat_weight": self.feat_weight, "perceptual": self.loss_feat.kind if self.loss_feat else None,
                                  "ambiguous": self.ambiguous, **self.inputs.recorded}
 
     def _ambiguous_rows(self, n: int, step: int) -> torch.Tensor:
@@ -120,6 +125,10 @@ class FusionStage(Stage):
                 l_pix = F.l1_loss(x_f.float(), x_h)
                 loss = loss + self.pixel_weight * l_pix
                 logged["pixel_l1"] = l_pix.item()
+            if self.loss_feat is not None:
+                l_feat = self.loss_feat(x_f.float(), x_h)
+                loss = loss + self.feat_weight * l_feat
+                logged["loss_feat"] = l_feat.item()
             if self.C_g is not None:
                 gender = batch["gender"]
                 known = gender >= 0

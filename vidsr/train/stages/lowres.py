@@ -19,8 +19,7 @@ import torch
 
 from vidsr.imaging import upsample_nearest
 from vidsr.train.context import TrainContext
-from vidsr.train.perceptual import build_perceptual
-from vidsr.train.stages.common import Batches, LowResInputs, Stage, adam, build, code_and_sr_loss, fixed_samples, trained, warm_start
+from vidsr.train.stages.common import Batches, LowResInputs, Stage, adam, build, code_and_sr_loss, fixed_samples, trained_with_feat, warm_start
 
 
 class LowResStage(Stage):
@@ -31,9 +30,7 @@ class LowResStage(Stage):
         o = ctx.options
         self.lam = float(o["lambda"])
         self.feat_weight = float(o["feat_weight"])
-        # D (the perceptual loss's fallback features) comes from G's weights file, read once with G
-        self.G, self.E_h, *D = trained(ctx, "G", "E_h", *(["D"] if self.feat_weight > 0 else []))
-        self.loss_feat = build_perceptual(D[0], o.get("vgg16")).to(ctx.device) if D else None
+        (self.G, self.E_h), self.loss_feat = trained_with_feat(ctx, "G", "E_h")
         self.E_l = build("E_l", ctx)
         started = warm_start(ctx, {"E_l": self.E_l})
         ctx.replicate(self.E_l)
