@@ -212,7 +212,8 @@ def test_balanced_gender_loss_weighs_both_genders_alike():
 
 def test_fusion_listens_options_and_warm_start(tiny_set, tmp_path):
     """The fusion stage's additions (gender loss through our frozen C_g, pixel L1, l_feat on the
-    fused face, ambiguous inputs) train and are recorded; E_l's l_feat likewise; ``init`` starts a stage from another run's networks."""
+    fused face, ambiguous inputs) train and are recorded; E_l's l_feat likewise; ``init`` starts
+    a stage from another run's networks."""
     runs = tmp_path / "runs"
     common = dict(preset="tiny", log_every=2, sample_every=1000, checkpoint_every=1000)
     for stage in ("generator", "highres", "lowres", "audio"):
