@@ -93,14 +93,30 @@ def trained(ctx: TrainContext, *names: str) -> list[nn.Module]:
     return [nets[n] for n in names]
 
 
-def trained_with_feat(ctx: TrainContext, *names: str) -> tuple[list[nn.Module], PerceptualLoss | None]:
-    """:func:`trained` ``names``, and eq. (1)'s perceptual loss l_feat when the stage option
-    ``feat_weight`` is above 0 (else None). D, the loss's fallback features, comes from G's
-    weights file, read once with G."""
-    if float(ctx.options["feat_weight"]) <= 0:
-        return trained(ctx, *names), None
+class FeatTerm:
+    """The stage option ``feat_weight``: + feat_weight * l_feat(x_g, x_h), eq. (1)'s perceptual
+    loss on a generated face against the high-res one; at 0 (``loss`` None) it adds nothing."""
+
+    def __init__(self, weight: float, loss: PerceptualLoss | None):
+        self.weight, self.loss = weight, loss
+        self.recorded = {"feat_weight": weight, "perceptual": loss.kind if loss else None}
+
+    def add(self, loss: torch.Tensor, logged: dict[str, float], x_g: torch.Tensor, x_h: torch.Tensor) -> torch.Tensor:
+        if self.loss is None:
+            return loss
+        l_feat = self.loss(x_g.float(), x_h)
+        logged["loss_feat"] = l_feat.item()
+        return loss + self.weight * l_feat
+
+
+def trained_with_feat(ctx: TrainContext, *names: str) -> tuple[list[nn.Module], FeatTerm]:
+    """:func:`trained` ``names``, and the stage's :class:`FeatTerm`. D, the perceptual loss's
+    fallback features, comes from G's weights file, read once with G (only when the term is on)."""
+    weight = float(ctx.options["feat_weight"])
+    if weight <= 0:
+        return trained(ctx, *names), FeatTerm(weight, None)
     *nets, D = trained(ctx, *names, "D")
-    return nets, build_perceptual(D, ctx.options.get("vgg16")).to(ctx.device)
+    return nets, FeatTerm(weight, build_perceptual(D, ctx.options.get("vgg16")).to(ctx.device))
 
 
 class Batches:

@@ -80,7 +80,7 @@ class FusionStage(Stage):
         self.finetune_audio = bool(o["finetune_audio"])
         self.name = variant_name(self.layers, self.finetune_audio)
         self.fusion_key = "F" if self.layers == 1 else "F_3"
-        (self.G, self.E_h, self.E_l, self.E_a), self.loss_feat = trained_with_feat(ctx, "G", "E_h", "E_l", "E_a")
+        (self.G, self.E_h, self.E_l, self.E_a), self.feat = trained_with_feat(ctx, "G", "E_h", "E_l", "E_a")
         self.F = build(self.fusion_key, ctx)
         ctx.replicate(self.F)
         params = list(self.F.parameters())
@@ -93,7 +93,6 @@ class FusionStage(Stage):
         self.gender_weight = float(o["gender_weight"])
         self.gender_balance = bool(o["gender_balance"])
         self.pixel_weight = float(o["pixel_weight"])
-        self.feat_weight = float(o["feat_weight"])
         self.ambiguous = float(o["ambiguous"])
         self.C_g = gender_classifier(ctx) if self.gender_weight > 0 else None
         self.fixed = fixed_samples(ctx, "d2", with_audio=True)
@@ -101,7 +100,7 @@ class FusionStage(Stage):
         self.inputs = LowResInputs(ctx)
         self.recorded_options = {"fusion": self.fusion_key, "finetune_audio": self.finetune_audio, "augment_audio": self.augment,
                                  "gender_weight": self.gender_weight, "gender_balance": self.gender_balance, "pixel_weight": self.pixel_weight,
-                                 "feat_weight": self.feat_weight, "perceptual": self.loss_feat.kind if self.loss_feat else None,
+                                 **self.feat.recorded,
                                  "ambiguous": self.ambiguous, **self.inputs.recorded}
 
     def _ambiguous_rows(self, n: int, step: int) -> torch.Tensor:
@@ -125,10 +124,7 @@ class FusionStage(Stage):
                 l_pix = F.l1_loss(x_f.float(), x_h)
                 loss = loss + self.pixel_weight * l_pix
                 logged["pixel_l1"] = l_pix.item()
-            if self.loss_feat is not None:
-                l_feat = self.loss_feat(x_f.float(), x_h)
-                loss = loss + self.feat_weight * l_feat
-                logged["loss_feat"] = l_feat.item()
+            loss = self.feat.add(loss, logged, x_f, x_h)
             if self.C_g is not None:
                 gender = batch["gender"]
                 known = gender >= 0

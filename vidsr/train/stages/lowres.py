@@ -29,8 +29,7 @@ class LowResStage(Stage):
         super().__init__(ctx)
         o = ctx.options
         self.lam = float(o["lambda"])
-        self.feat_weight = float(o["feat_weight"])
-        (self.G, self.E_h), self.loss_feat = trained_with_feat(ctx, "G", "E_h")
+        (self.G, self.E_h), self.feat = trained_with_feat(ctx, "G", "E_h")
         self.E_l = build("E_l", ctx)
         started = warm_start(ctx, {"E_l": self.E_l})
         ctx.replicate(self.E_l)
@@ -39,8 +38,7 @@ class LowResStage(Stage):
         self.fixed = fixed_samples(ctx, "d1", with_audio=False)
         self.data = Batches(ctx, "d1", self.batch_size, with_audio=False)
         self.inputs = LowResInputs(ctx)
-        self.recorded_options = {**self.inputs.recorded, **started, "feat_weight": self.feat_weight,
-                                 "perceptual": self.loss_feat.kind if self.loss_feat else None}
+        self.recorded_options = {**self.inputs.recorded, **started, **self.feat.recorded}
 
     def train_step(self, step: int) -> dict[str, float]:
         x_h = self.data.take(step)["hr"]
@@ -51,10 +49,8 @@ class LowResStage(Stage):
             z_l = self.E_l(x_in)
             x_g = self.G(z_l)
             loss, logged = code_and_sr_loss(z_l, x_g, z_h, x_l, self.lam)
-            if self.loss_feat is not None:
-                l_feat = self.loss_feat(x_g.float(), x_h)
-                loss = loss + self.feat_weight * l_feat
-                logged.update(loss=loss.item(), loss_feat=l_feat.item())
+            loss = self.feat.add(loss, logged, x_g, x_h)
+            logged["loss"] = loss.item()
         self.ctx.optimize(self.opt, loss)
         return logged
 
