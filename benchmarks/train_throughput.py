@@ -4,6 +4,9 @@ Earlier stages' weights are freshly initialised (speed does not depend on what t
 so every stage can be timed without a finished run. Prints one JSON object.
 
     python benchmarks/train_throughput.py --data /path/to/prepared/set --preset cpu --steps 10
+
+Under ``torchrun --nproc_per_node N`` (data parallelism, as ``vidsr train`` runs there) every
+process trains on its own batch and img/s counts all of them; rank 0 prints.
 """
 
 from __future__ import annotations
@@ -44,11 +47,12 @@ def main() -> None:
     result = {"preset": args.preset, "precision": args.precision, "threads": torch.get_num_threads(), "stages": {}}
     with tempfile.TemporaryDirectory() as tmp:
         runs = Path(tmp)
-        for name, nets in OUTPUTS.items():
+        for name, nets in OUTPUTS.items():  # each process its own, alike: the weights are broadcast from rank 0
             save_networks(runs / name / WEIGHTS, {n: BUILDERS[n](preset) for n in nets}, preset)
         for name in args.stages.split(","):
             ctx = TrainContext.create(preset, args.data, runs, args.device, args.precision, 0, preset.train[name])
             result["device"] = str(ctx.device)
+            result["processes"] = ctx.world_size
             stage = stage_class(name)(ctx)
             for step in range(args.warmup):
                 stage.train_step(step)
@@ -61,9 +65,11 @@ def main() -> None:
                 torch.cuda.synchronize()
             dt = (time.perf_counter() - t) / args.steps
             result["stages"][name] = {"batch": stage.batch_size, "s_per_step": round(dt, 4),
-                                      "img_per_s": round(stage.batch_size / dt, 2)}
-            print(json.dumps({name: result["stages"][name]}), flush=True)
-    print(json.dumps(result, indent=2))
+                                      "img_per_s": round(stage.batch_size * ctx.world_size / dt, 2)}
+            if ctx.is_main:
+                print(json.dumps({name: result["stages"][name]}), flush=True)
+    if ctx.is_main:
+        print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

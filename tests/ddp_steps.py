@@ -26,7 +26,9 @@ def main(out: Path) -> None:
     torch.set_num_threads(1)
     p = get_preset("tiny")
     ctx = TrainContext.create(p, None, out, device="cpu", seed=0)  # seeds torch with seed + rank
-    net = LowResEncoder(p)  # so each rank starts from other weights, until replicate()
+    # each rank starts from other weights, until replicate(); in NHWC order, as the generator
+    # stage trains, so broadcast and averaging are checked on non-contiguous parameters too
+    net = LowResEncoder(p).to(memory_format=torch.channels_last)
     ctx.replicate(net)
     opt = torch.optim.SGD(net.parameters(), lr=0.5)  # linear in the gradient: compares exactly
     data = torch.Generator().manual_seed(1)

