@@ -23,6 +23,10 @@ from vidsr.train.context import TrainContext
 from vidsr.train.perceptual import PerceptualLoss, build_perceptual
 
 N_SAMPLES = 8
+# The stages whose step is G's convolutions (generator, highres) keep G, D and their image
+# batches in NHWC order: the same numbers, and on the CPU oneDNN's depthwise blur and 2x2
+# downsampling are several times faster in it (generator step about 25 % faster).
+MEMORY_FORMAT = torch.channels_last
 DEGRADE_STREAM = 71  # keeps the degradation RNG apart from every other seeded stream
 CLEAN_STREAM = 72  # keeps the choice of clean rows (option clean_share) apart from the rest
 

@@ -13,7 +13,7 @@ import torch
 
 from vidsr.train.context import TrainContext
 from vidsr.train.perceptual import build_perceptual
-from vidsr.train.stages.common import ImageBatches, Stage, adam, build, flip_average, trained, warm_start
+from vidsr.train.stages.common import MEMORY_FORMAT, ImageBatches, Stage, adam, build, flip_average, trained, warm_start
 
 
 class HighResStage(Stage):
@@ -23,8 +23,9 @@ class HighResStage(Stage):
         super().__init__(ctx)
         o = ctx.options
         self.G, D = trained(ctx, "G", "D")
-        self.loss_feat = build_perceptual(D, o.get("vgg16")).to(ctx.device)
-        self.E_h = build("E_h", ctx)
+        self.G.to(memory_format=MEMORY_FORMAT)
+        self.loss_feat = build_perceptual(D.to(memory_format=MEMORY_FORMAT), o.get("vgg16")).to(ctx.device)
+        self.E_h = build("E_h", ctx).to(memory_format=MEMORY_FORMAT)
         started = warm_start(ctx, {"E_h": self.E_h})
         ctx.replicate(self.E_h)
         self.opt = adam(self.E_h.parameters(), float(o["lr"]))
@@ -40,7 +41,7 @@ class HighResStage(Stage):
         self.data.load_state(extra)
 
     def train_step(self, step: int) -> dict[str, float]:
-        x_h = next(self.data)
+        x_h = next(self.data).contiguous(memory_format=MEMORY_FORMAT)
         with self.ctx.autocast():
             loss = self.loss_feat(self.G(self.E_h(x_h)).float(), x_h)
         self.ctx.optimize(self.opt, loss)
