@@ -202,6 +202,10 @@ class FFmpegProcess:
                     stdout=subprocess.PIPE if stdout else subprocess.DEVNULL,
                     stderr=subprocess.PIPE,
                 )
+            self._tail: collections.deque[str] = collections.deque(maxlen=50)
+            self._on_line = on_line
+            self._thread = threading.Thread(target=self._drain, daemon=True)
+            self._thread.start()
         except OSError as e:
             raise MediaError(f"cannot run ffmpeg '{cmd[0]}': {e.strerror or e}") from None
         except BaseException:  # interrupted as it started: stop it, nobody else can
@@ -209,10 +213,6 @@ class FFmpegProcess:
                 self.proc.kill()
                 self.proc.wait()
             raise
-        self._tail: collections.deque[str] = collections.deque(maxlen=50)
-        self._on_line = on_line
-        self._thread = threading.Thread(target=self._drain, daemon=True)
-        self._thread.start()
 
     def _drain(self) -> None:
         for raw in iter(self.proc.stderr.readline, b""):

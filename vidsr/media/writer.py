@@ -155,7 +155,12 @@ class VideoWriter:
             *crop, *video_codec_args(crf, preset), *timing,
             *faststart, *self._format, "-y", file_arg(self._partial),
         ]  # fmt: skip
-        self._process: FFmpegProcess | None = FFmpegProcess(args, stdin=True)
+        self._process: FFmpegProcess | None = None
+        try:
+            self._process = FFmpegProcess(args, stdin=True)
+        except BaseException:  # interrupted as ffmpeg started (it may have created the partial): clean up
+            self.abort()
+            raise
 
     def write(self, image: np.ndarray) -> None:
         """Append one frame: HxWx3 uint8 RGB, or with ``pix_fmt="yuv420p"`` the planes
