@@ -159,8 +159,8 @@ class Batches:
 
 class ImageBatches:
     """Random batches, flipped at random, of the faces held in memory (the generator and
-    highres stages). Its random state goes into checkpoints, so a resumed run draws the
-    same batches as an uninterrupted one."""
+    highres stages), in :data:`MEMORY_FORMAT`. Its random state goes into checkpoints, so a
+    resumed run draws the same batches as an uninterrupted one."""
 
     def __init__(self, ctx: TrainContext, batch: int, seed_offset: int = 0):
         self.ctx, self.batch = ctx, batch
@@ -175,7 +175,7 @@ class ImageBatches:
         x = self.images[idx].float().div_(127.5).sub_(1)
         flip = torch.rand(self.batch, generator=self.gen) < 0.5
         x[flip] = x[flip].flip(-1)
-        return x.to(self.ctx.device)
+        return x.to(self.ctx.device, memory_format=MEMORY_FORMAT)
 
     def state(self) -> dict[str, torch.Tensor]:
         return rng_state(self.gen)

@@ -71,7 +71,7 @@ class GeneratorStage(Stage):
     def train_step(self, step: int) -> dict[str, float]:
         ctx = self.ctx
         # D: real vs fake, non-saturating logistic loss.
-        real = next(self.data).contiguous(memory_format=MEMORY_FORMAT)
+        real = next(self.data)
         with torch.no_grad(), ctx.autocast():
             fake = self.G(self._latents(), noise_mode="random")
         with ctx.autocast():

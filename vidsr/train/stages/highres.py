@@ -41,7 +41,7 @@ class HighResStage(Stage):
         self.data.load_state(extra)
 
     def train_step(self, step: int) -> dict[str, float]:
-        x_h = next(self.data).contiguous(memory_format=MEMORY_FORMAT)
+        x_h = next(self.data)
         with self.ctx.autocast():
             loss = self.loss_feat(self.G(self.E_h(x_h)).float(), x_h)
         self.ctx.optimize(self.opt, loss)
