@@ -281,3 +281,36 @@ def test_encoder_stages_resume_bit_for_bit(tiny_set, tmp_path, stage):
         assert torch.equal(a[name], b[name]), name
     losses = [[r[k] for k in sorted(r) if k not in ("time", "img_per_s")] for r in stats(tmp_path / "straight" / stage)]
     assert losses == [[r[k] for k in sorted(r) if k not in ("time", "img_per_s")] for r in stats(tmp_path / "resumed" / stage)]
+
+
+def test_learning_rate_ramps_down_and_resumes_exactly(tiny_set, tmp_path):
+    """lr_rampdown 0.5: the lr holds for the first half of the steps, then falls along a half
+    cosine to (nearly) 0 at the last step; a run killed at its checkpoint and resumed with
+    the same --steps trains exactly as one straight run."""
+    from vidsr.train.loop import lr_factor
+
+    assert [lr_factor(s, 8, 0.5) for s in (0, 3, 4)] == [1.0, 1.0, 1.0]
+    assert 0 < lr_factor(7, 8, 0.5) < lr_factor(6, 8, 0.5) < lr_factor(5, 8, 0.5) < 1
+    assert lr_factor(7, 8, 0.0) == 1.0
+    common = dict(preset="tiny", log_every=1, sample_every=1000)
+    base = tmp_path / "base"
+    train("generator", tiny_set, base, steps=2, checkpoint_every=1000, **common)
+    for run in ("straight", "resumed"):
+        shutil.copytree(base, tmp_path / run)
+    ramp = {"lr_rampdown": 0.5}
+    train("highres", tiny_set, tmp_path / "straight", steps=8, checkpoint_every=4, overrides=ramp, **common)
+
+    def killed_at_4(stage, step, steps, losses):
+        if step == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train("highres", tiny_set, tmp_path / "resumed", steps=8, checkpoint_every=4, overrides=ramp,
+              progress=killed_at_4, **common)
+    train("highres", tiny_set, tmp_path / "resumed", steps=8, checkpoint_every=4, overrides=ramp, resume=True, **common)
+    records = stats(tmp_path / "straight" / "highres")
+    assert [r["lr_factor"] for r in records] == [lr_factor(s, 8, 0.5) for s in range(8)]
+    a = load_file(tmp_path / "straight" / "highres" / "weights.safetensors")
+    b = load_file(tmp_path / "resumed" / "highres" / "weights.safetensors")
+    for name in a:
+        assert torch.equal(a[name], b[name]), name

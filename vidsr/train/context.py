@@ -19,7 +19,7 @@ class StageOptions(dict):
     """A stage's training options: its preset's ``train`` block in ``presets.json``, then the
     overrides. There are no defaults in the code: reading an option the preset does not
     give fails with one line naming the file (``.get`` is for the optional ones: limit,
-    vgg16, init)."""
+    vgg16, init, lr_rampdown)."""
 
     def __missing__(self, key: str):
         raise VidsrError(f"training option '{key}' is missing from the preset's train block (vidsr/models/presets.json)")

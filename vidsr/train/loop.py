@@ -13,6 +13,7 @@ A stage is an object (the frame of all of them: :class:`vidsr.train.stages.commo
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -53,12 +54,32 @@ def _drop_stats_after(stats_file: Path, step: int) -> None:
         write_text(stats_file, "".join(f"{line}\n" for line in kept))
 
 
+def lr_factor(step: int, steps: int, rampdown: float) -> float:
+    """The learning rate's multiplier at ``step`` of a run of ``steps``: 1, then down to 0 along
+    a half cosine over the last ``rampdown`` share of the steps (0: always 1), as StyleGAN's
+    projector ends its optimisation. The ramp is set by the run's ``--steps``: a run resumed
+    with the same steps follows it exactly; one extended to more steps ramps down later."""
+    start = steps * (1 - rampdown)
+    if rampdown <= 0 or step < start:
+        return 1.0
+    return 0.5 * (1 + math.cos(math.pi * (step - start) / (steps - start)))
+
+
+def set_learning_rates(optimizers, factor: float) -> None:
+    """Every parameter group's lr = its first lr x ``factor`` (the first is kept in the
+    group as ``initial_lr``, which checkpoints carry with the optimiser's state)."""
+    for opt in optimizers:
+        for group in opt.param_groups:
+            group["lr"] = group.setdefault("initial_lr", group["lr"]) * factor
+
+
 def run_stage(stage, ctx: TrainContext, steps: int, resume: bool = False, log_every: int = 25,
               sample_every: int = 500, checkpoint_every: int = 250, progress=None) -> Path:
     """Train `stage` for `steps` iterations in ``ctx.runs/stage.name``; returns its weights file.
 
     ``progress(stage name, step, steps, losses)`` after every step (on the main process; the
-    losses as text, updated every ``log_every`` steps)."""
+    losses as text, updated every ``log_every`` steps). The stage option ``lr_rampdown``
+    (optional, 0 when absent) ramps every optimiser's learning rate down (:func:`lr_factor`)."""
     run_dir = ctx.stage_dir(stage.name)
     ctx.checkpoint_every = checkpoint_every
     ckpt = Checkpointer(run_dir / "checkpoints", ctx.preset)
@@ -86,8 +107,13 @@ def run_stage(stage, ctx: TrainContext, steps: int, resume: bool = False, log_ev
     losses_text = ""
     if report:
         report(stage.name, start, steps, losses_text)
+    rampdown = float(ctx.options.get("lr_rampdown", 0.0))
     for step in range(start, steps):
-        losses = stage.train_step(step)
+        losses = {}
+        if rampdown:
+            losses["lr_factor"] = lr_factor(step, steps, rampdown)
+            set_learning_rates(stage.optimizers().values(), losses["lr_factor"])
+        losses |= stage.train_step(step)
         for k, v in losses.items():
             sums[k] = sums.get(k, 0.0) + float(v)
         count += 1
