@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Build the default cpu model from ../shared/data on this CPU, to $OUT (default
-# weights/vidsr-cpu.safetensors): the recipe of the model shipped in session 8 of 2026-12-02
-# (vG: weights/README.md, docs/candidates/2026-12-02-vG). Every stage is resumable: run the script
+# Build a default cpu model from ../shared/data on this CPU, to $OUT (default
+# weights/vidsr-cpu.safetensors), in one go: the recipe of the model shipped in session 8 of
+# 2026-12-02 (vG: docs/candidates/2026-12-02-vG). The model shipped now (vN, session 14 of
+# 2026-12-03) was not built end to end: its E_h and E_l were carried through four warm-started
+# rounds on newer checkpoints of G (vI, vK, vL, vM), then F trained by this script's fusion recipe;
+# weights/README.md lists the rounds and docs/candidates/2026-12-03-v*/ their commands. With
+# G_COMMIT / G_STEP set to a later checkpoint this script gives vG's recipe on that G. Every stage
+# is resumable: run the script
 # again after a kill and it goes on where it stopped. Steps per stage are the recipe's (below);
 # override with env, e.g. FUSION_STEPS=1200. Everything runs on one thread; pin it with taskset.
 #
