@@ -188,6 +188,20 @@ def test_evaluate_without_the_optional_judges(tiny_set, tiny_runs, tmp_path, mon
     assert "not installed" in md and "fallback" in md
 
 
+def test_runs_alone_evaluates_the_runs_own_networks(capsys, tiny_set, tiny_runs, tmp_path):
+    """`--runs` without `--weights`: G and the encoders come from the run, never from the shipped
+    model (E_h was trained against the run's G; the shipped G is another one)."""
+    from test_cli import run_main
+
+    out = tmp_path / "report"
+    code, _, err = run_main(capsys, "evaluate", "--data", str(tiny_set), "--runs", str(tiny_runs), "--split", "d2",
+                            "--limit", "8", "--identity-limit", "0", "-o", str(out))
+    assert code == 0, err
+    sources = json.loads((out / "report.json").read_text())["sources"]
+    for key in ("G", "E_l", "E_h"):
+        assert sources[key].startswith(str(tiny_runs)), (key, sources[key])
+
+
 def _cli(*args):
     code = ("import sys; from vidsr.cli import app as a, evaluate as e\n"
             "if 'evaluate' not in [c.name for c in a.app.registered_commands]: a.app.command('evaluate')(e.evaluate)\n"

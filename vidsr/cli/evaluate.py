@@ -23,7 +23,8 @@ def _frame_size(text: str) -> tuple[int, int]:
 
 def evaluate(
     data: Optional[Path] = typer.Option(None, "--data", help="A prepared set (vidsr prepare): the paper's tables."),
-    weights: Optional[Path] = typer.Option(None, "--weights", help="Model file (default: the shipped model, if any)."),
+    weights: Optional[Path] = typer.Option(None, "--weights", help="Model file (default: the shipped model, "
+                                                                  "unless --runs is given: then the run's own G and encoders)."),
     runs: Optional[Path] = typer.Option(None, "--runs", help="Training runs folder: E_h, the F_3 and fixed-E_a variants, "
                                                              "the classifiers and the LapSRN baseline."),
     out: Path = typer.Option(Path("eval-report"), "-o", "--out", help="Folder for report.md, report.json and the PNGs."),
@@ -96,12 +97,12 @@ def evaluate(
     from vidsr.train.api import check_shards
 
     check_shards(data)  # a missing set or a corrupt shard: one line, before any work
+    # --runs alone evaluates that run: its E_h and encoders were trained against its own G, so
+    # the shipped model (another G) must not stand in for runs/generator.
     if weights is not None:
         weights = resolve_weights(weights)
-    elif default_weights_path().is_file():
-        weights = default_weights_path()
     elif runs is None:
-        weights = resolve_weights(None)  # the clear "default model missing" error
+        weights = default_weights_path() if default_weights_path().is_file() else resolve_weights(None)
     with progress_bars() as progress:
         report = run(data, weights, runs, out, split=split, limit=limit, device=device, batch=batch,
                      identity_limit=identity_limit, progress=progress)
