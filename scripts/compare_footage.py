@@ -1,0 +1,68 @@
+"""Paired per-clip differences between real-footage reports (`vidsr evaluate --footage ... -o OUT`).
+
+    python scripts/compare_footage.py vN=docs/footage-default/report.json vP=OUT/report.json
+
+Frames of one clip are not independent, so the unit is the clip: for each pair of reports and
+each condition (bicubic, no voice, own voice, other voice) the mean over the clips both reports
+judged of the difference of the clip's mean identity distance to the original, with its
+standard error; and each report's own voice against its bicubic. Negative = nearer the person.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+CONDITIONS = ["bicubic", "none", "own", "other"]
+
+
+def distances(path: Path) -> dict[str, dict[str, float]]:
+    """clip -> condition -> mean identity distance, for the clips the report judged."""
+    report = json.loads(path.read_text())
+    return {c["clip"]: c["scores"]["distance"] for c in report["clips"] if c["scores"].get("distance")}
+
+
+def mean_and_error(values: list[float]) -> tuple[float, float]:
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return mean, float("nan")
+    var = sum((v - mean) ** 2 for v in values) / (n - 1)
+    return mean, math.sqrt(var / n)
+
+
+def paired(a: dict, b: dict, cond_a: str, cond_b: str) -> tuple[float, float, int]:
+    """Mean and standard error over the shared clips of b[cond_b] - a[cond_a]."""
+    clips = [c for c in a if c in b and cond_a in a[c] and cond_b in b[c]]
+    mean, err = mean_and_error([b[c][cond_b] - a[c][cond_a] for c in clips])
+    return mean, err, len(clips)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("reports", nargs="+", metavar="NAME=REPORT.json")
+    args = ap.parse_args()
+    named = [r.split("=", 1) if "=" in r else (Path(r).parent.name, r) for r in args.reports]
+    loaded = {name: distances(Path(path)) for name, path in named}
+    names = list(loaded)
+    print("| difference of the mean identity distance per clip | " + " | ".join(CONDITIONS) + " |")
+    print("|---|" + "---:|" * len(CONDITIONS))
+    for name in names:
+        cells = []
+        for cond in CONDITIONS:
+            mean, err, n = paired(loaded[name], loaded[name], "bicubic", cond)
+            cells.append("" if cond == "bicubic" else f"{mean:+.3f} +- {err:.3f} ({n})")
+        print(f"| {name} - its bicubic | " + " | ".join(cells) + " |")
+    for i, first in enumerate(names):
+        for second in names[i + 1:]:
+            cells = []
+            for cond in CONDITIONS:
+                mean, err, n = paired(loaded[first], loaded[second], cond, cond)
+                cells.append(f"{mean:+.3f} +- {err:.3f} ({n})")
+            print(f"| {second} - {first} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
