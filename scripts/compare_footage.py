@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
 from pathlib import Path
 
 CONDITIONS = ["bicubic", "none", "own", "other"]
@@ -25,12 +26,9 @@ def distances(path: Path) -> dict[str, dict[str, float]]:
 
 
 def mean_and_error(values: list[float]) -> tuple[float, float]:
-    n = len(values)
-    mean = sum(values) / n
-    if n < 2:
-        return mean, float("nan")
-    var = sum((v - mean) ** 2 for v in values) / (n - 1)
-    return mean, math.sqrt(var / n)
+    if len(values) < 2:
+        return statistics.fmean(values), float("nan")
+    return statistics.fmean(values), statistics.stdev(values) / math.sqrt(len(values))
 
 
 def paired(a: dict, b: dict, cond_a: str, cond_b: str) -> tuple[float, float, int]:
@@ -50,10 +48,10 @@ def main() -> None:
     print("| difference of the mean identity distance per clip | " + " | ".join(CONDITIONS) + " |")
     print("|---|" + "---:|" * len(CONDITIONS))
     for name in names:
-        cells = []
-        for cond in CONDITIONS:
+        cells = [""]  # bicubic against itself
+        for cond in CONDITIONS[1:]:
             mean, err, n = paired(loaded[name], loaded[name], "bicubic", cond)
-            cells.append("" if cond == "bicubic" else f"{mean:+.3f} +- {err:.3f} ({n})")
+            cells.append(f"{mean:+.3f} +- {err:.3f} ({n})")
         print(f"| {name} - its bicubic | " + " | ".join(cells) + " |")
     for i, first in enumerate(names):
         for second in names[i + 1:]:
