@@ -162,10 +162,11 @@ def command(report: dict) -> str:
 
 def _back_projection(settings: dict) -> str:
     """The back-projection the pipeline ran with, for the report's description."""
-    strength, frames = settings.get("back_project"), settings.get("frames")
+    strength, frames, steps = settings.get("back_project"), settings.get("frames"), settings.get("refine")
+    refined = f", styles refined toward the input for {steps} steps" if steps else ""
     if not strength:
-        return ", no back-projection (the paper's G(z))" if strength == 0 else ""
-    return f", back-projection onto the input at strength {strength:g} over {frames} frames"
+        return refined + (", no back-projection" if strength == 0 else "")
+    return f"{refined}, back-projection onto the input at strength {strength:g} over {frames} frames"
 
 
 def markdown(report: dict) -> str:

@@ -2,7 +2,8 @@
 
 :class:`Batcher` owns the frames waiting for their faces' codes and the codes themselves:
 z_f = z_l + F(z_l, z_a) in batches of faces, z~_f smoothed along each track (which needs
-the codes of the next ``radius`` frames: the look-ahead), face = G(z~_f), back-projected
+the codes of the next ``radius`` frames: the look-ahead), face = G(z~_f) (its styles first
+refined toward x~_l for ``refine`` steps: :meth:`vidsr.models.facesr.FaceSR.refine`), back-projected
 (:meth:`vidsr.models.facesr.FaceSR.back_project`) onto x~_l: the weighted mean of the
 track's inputs x_l over ``frames`` frames around the face's (``frames`` 1: its own x_l).
 Frames come out in order, each with its faces' images, once nothing they need is still to
@@ -33,10 +34,10 @@ class Batcher:
     on 2 / RAW_EVERY more faces instead of twice as many); the others get ``raw`` None."""
 
     def __init__(self, model, voice, device, autocast, clock: Clock, *, batch: int, radius: int,
-                 max_frames: int, raw: bool, back_project: float, frames: int = 1):
+                 max_frames: int, raw: bool, back_project: float, frames: int = 1, refine: int = 0):
         self.model, self.voice, self.device, self.autocast, self.clock = model, voice, device, autocast, clock
         self.batch, self.radius, self.max_frames, self.raw = batch, radius, max_frames, raw
-        self.back_project, self.frames_radius = back_project, frames // 2
+        self.back_project, self.frames_radius, self.refine = back_project, frames // 2, refine
         self.reach = self.look_ahead(radius, frames)
         self._weights: dict[int, object] = {}  # smoothing weights by radius, as tensors on the device
         self.pending: deque[tuple[object, list[Face]]] = deque()
@@ -142,25 +143,27 @@ class Batcher:
         return torch.stack([self._window_mean(self.inputs[f.track], f.frame, self.frames_radius) for f in faces])
 
     def _generate(self, faces: list[Face]) -> None:
-        """face.image = G(z~_f) (and face.raw = G(z_f)), back-projected onto x_l, in batches."""
+        """face.image = G(z~_f) (and face.raw = G(z_f)), refined toward and back-projected onto
+        x~_l, in batches."""
         import torch
 
         from vidsr.imaging import to_uint8
 
-        model, strength = self.model, self.back_project
+        model, strength, steps = self.model, self.back_project, self.refine
         for i in range(0, len(faces), self.batch):
             chunk = faces[i:i + self.batch]
             with self.clock("model"), torch.inference_mode(), self.autocast():
-                x_l = self._target(chunk) if strength else None
+                x_l = self._target(chunk) if strength or steps else None
                 z = torch.stack([self._smoothed(f) for f in chunk])
-                images = to_uint8(model.back_project(model.generate(z).float(), x_l, strength))
+                images = to_uint8(model.back_project(model.refine(z, x_l, steps).float(), x_l, strength))
                 raws = list(images)
                 if self.radius and self.raw:
                     sampled = [i for i, f in enumerate(chunk) if f.frame % RAW_EVERY < 2]
                     raws = [None] * len(chunk)
                     if sampled:
-                        raw = model.generate(torch.stack([chunk[i].z for i in sampled])).float()
-                        raw = model.back_project(raw, x_l[sampled] if strength else None, strength)
+                        target = x_l[sampled] if x_l is not None else None
+                        raw = model.refine(torch.stack([chunk[i].z for i in sampled]), target, steps).float()
+                        raw = model.back_project(raw, target, strength)
                         for i, image in zip(sampled, to_uint8(raw)):
                             raws[i] = image
                 elif not self.raw:

@@ -14,6 +14,10 @@ BUFFER_BYTES = 256 * 2**20  # frames waiting for their faces' batch: at most abo
 # The strength of the back-projection of each output face onto its own 8x8 input
 # (FaceSR.back_project; --back-project): 1 puts the input's low frequencies back whole.
 BACK_PROJECT = 1.0
+# The steps of Adam that move each face's styles until D(G) comes nearer its x~_l, before the
+# back-projection (FaceSR.refine; --refine; 0: the encoders' code as it is). Each step costs a
+# forward and a backward pass of G (about 4x G's forward alone). docs/refine/README.md.
+REFINE = 5
 # --frames: the inputs x_l of this many frames of a track around each face (triangular
 # weights) make the target of its back-projection (1: the face's own x_l). 11 (0.44 s at
 # 25 fps, the smoothing's window) halves the flicker that one frame's input brings
