@@ -478,6 +478,43 @@ def test_back_projection_puts_the_input_back(model):
     assert (detail(whole) - detail(x)).abs().mean() < 0.5 * detail(x).abs().mean()
 
 
+def test_refine_brings_d_of_gs_face_toward_the_input(model):
+    """FaceSR.refine: 0 steps is G(z); steps of Adam on G's styles bring D(G) nearer x_l (even
+    called under inference mode, as the pipeline calls it), leave G's weights as they were, and
+    treat each face on its own (the same faces alone or in a larger batch)."""
+    import torch
+
+    from vidsr.imaging import downsample
+
+    torch.manual_seed(0)
+    l = model.preset.lr_size
+    z = torch.randn(6, model.preset.num_ws, model.preset.z_dim)
+    x_l = (torch.rand(6, 3, l, l) * 1.6 - 0.8)
+    weights = {k: v.clone() for k, v in model.G.state_dict().items()}
+    with torch.inference_mode():
+        assert torch.equal(model.refine(z, x_l, 0), model.generate(z))
+        plain, refined = model.generate(z), model.refine(z, x_l, 5)
+        alone = model.refine(z[:2], x_l[:2], 5)
+    error = lambda x: (downsample(x, l) - x_l[:len(x)]).pow(2).mean().item()
+    assert error(refined) < 0.8 * error(plain)
+    assert torch.allclose(alone, refined[:2], atol=1e-4)
+    assert all(torch.equal(v, model.G.state_dict()[k]) for k, v in weights.items())
+    assert not any(p.requires_grad for p in model.G.parameters())
+
+
+def test_refine_is_an_option_of_enhance_and_in_the_report(main_run, clips, model, detector, tmp_path):
+    report, out, _ = main_run
+    assert report["settings"]["refine"] == 0  # the default
+    refined = enhance_video(clips["tiny"], tmp_path, model=model, detector=detector, mode="tracks", refine=5)
+    assert refined["settings"]["refine"] == 5
+    first = lambda path: next(iter(VideoReader(path))).image.astype(int)
+    (track,) = [t for t in refined["tracks"] if t["enhanced"]]
+    r = model.preset.resolution
+    assert np.abs(first(tmp_path / track["video"]) - first(out / track["video"])[:, r:]).mean() > 0.5
+    with pytest.raises(VidsrError, match="refine"):
+        enhance_video(clips["tiny"], tmp_path / "bad", model=model, detector=detector, refine=-1)
+
+
 def test_back_projection_is_an_option_of_enhance_and_in_the_report(main_run, clips, tiny_weights, model, detector,
                                                                     tmp_path):
     report, out, _ = main_run

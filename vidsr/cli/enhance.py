@@ -96,7 +96,7 @@ def enhance(
     smooth: float = typer.Option(0.4, "--smooth", min=0, help="Seconds over which each face's latent code is averaged (0: off)."),
     back_project: Optional[float] = typer.Option(None, "--back-project", min=0, max=1, help="How much of each face's own low-res input is put back into the output: out + s * up(x_l - D(out)) (default 1: the input's low frequencies put back whole; 0: G's face as it is)."),
     frames: Optional[int] = typer.Option(None, "--frames", min=1, help="Back-project each face onto the mean of its track's low-res inputs over this many frames around it (odd; default 11; 1: its own)."),
-    refine: Optional[int] = typer.Option(None, "--refine", min=0, help="Steps that move each face's latent styles until its downsampled output matches the low-res input, before the back-projection (default 5; 0: the encoders' code as it is; each step costs about 4x the generator's pass)."),
+    refine: Optional[int] = typer.Option(None, "--refine", min=0, help="Steps that move each face's latent styles until its downsampled output matches the low-res input, before the back-projection (default 0: off, the encoders' code as it is; each step costs about 4x the generator's pass; docs/refine)."),
     detect_every: int = typer.Option(DETECT_EVERY, "--detect-every", min=1, help="Run the face detector every N frames; follow faces in between."),
     device: str = typer.Option("auto", "--device", callback=options.device, help="auto | cpu | cuda (auto: a GPU if there is one)."),
     half: bool = typer.Option(False, "--half", help="Run the model in bf16/fp16 (faster on GPUs)."),

@@ -32,7 +32,8 @@ CPU_G_BATCH = 32
 # Adam's step size on G's styles w+ in FaceSR.refine. 5 steps at 0.1 brought the default model's
 # faces of 256 degraded LFW/UTKFace test inputs nearer the person (dlib distance, after the
 # back-projection, paired -0.018 +- 0.004); 10 steps or a step of 0.2 were no better, 20 worse
-# (D(G) then follows the input's noise). docs/refine/README.md.
+# (D(G) then follows the input's noise). On real footage it did not (the pipeline's REFINE is 0):
+# docs/refine/README.md.
 REFINE_LR = 0.1
 
 

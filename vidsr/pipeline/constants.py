@@ -15,9 +15,11 @@ BUFFER_BYTES = 256 * 2**20  # frames waiting for their faces' batch: at most abo
 # (FaceSR.back_project; --back-project): 1 puts the input's low frequencies back whole.
 BACK_PROJECT = 1.0
 # The steps of Adam that move each face's styles until D(G) comes nearer its x~_l, before the
-# back-projection (FaceSR.refine; --refine; 0: the encoders' code as it is). Each step costs a
-# forward and a backward pass of G (about 4x G's forward alone). docs/refine/README.md.
-REFINE = 5
+# back-projection (FaceSR.refine; --refine; 0: the encoders' code as it is). Off by default: on
+# the real footage at 10 px, 5 steps did not bring the default model's faces nearer the person
+# (own voice +0.004 +- 0.007 per clip), lost gender (own voice 99.8 % -> 86.6 %: the refined
+# face follows the ambiguous picture, not the voice) and cost 1.6x the time; docs/refine/README.md.
+REFINE = 0
 # --frames: the inputs x_l of this many frames of a track around each face (triangular
 # weights) make the target of its back-projection (1: the face's own x_l). 11 (0.44 s at
 # 25 fps, the smoothing's window) halves the flicker that one frame's input brings
