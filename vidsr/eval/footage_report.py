@@ -161,11 +161,13 @@ def command(report: dict) -> str:
 
 
 def _back_projection(settings: dict) -> str:
-    """The back-projection the pipeline ran with, for the report's description."""
+    """The refinement and back-projection the pipeline ran with, for the report's description."""
     strength, frames, steps = settings.get("back_project"), settings.get("frames"), settings.get("refine")
     refined = f", styles refined toward the input for {steps} steps" if steps else ""
-    if not strength:
-        return refined + (", no back-projection" if strength == 0 else "")
+    if strength is None:  # a report from before the option
+        return refined
+    if strength == 0:
+        return refined + (", no back-projection" if steps else ", no back-projection (the paper's G(z))")
     return f"{refined}, back-projection onto the input at strength {strength:g} over {frames} frames"
 
 

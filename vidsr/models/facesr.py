@@ -2,8 +2,8 @@
 
     z_l = E_l(x_l);  z_a = E_a(a);  z_f = z_l + F(z_l, z_a);  x = G(z_f)
 
-and, at inference, a few steps that move G's styles until D of G's face comes nearer the input
-(:meth:`FaceSR.refine`), then a back-projection onto the input (:meth:`FaceSR.back_project`):
+and, at inference, optionally a few steps that move G's styles until D of G's face comes nearer
+the input (:meth:`FaceSR.refine`; off by default), then a back-projection onto the input (:meth:`FaceSR.back_project`):
 x + s * up(x_l - D(x)), so that D of the face shown comes back towards x_l. With no voice, the
 output is G(E_l(x_l)) ("E_l only"). Voices may come from another video
 (the paper's mixing, Fig. 1b): any spectrogram can be paired with any face.
