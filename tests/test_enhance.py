@@ -502,31 +502,24 @@ def test_refine_brings_d_of_gs_face_toward_the_input(model):
     assert not any(p.requires_grad for p in model.G.parameters())
 
 
-def test_refine_is_an_option_of_enhance_and_in_the_report(main_run, clips, model, detector, tmp_path):
+@pytest.mark.parametrize("option, default, other, bad, changed, message", [
+    ("back_project", 1.0, 0.0, 1.5, 1, "back-project"),
+    ("refine", 0, 5, -1, 0.5, "refine"),
+])
+def test_face_steps_are_options_of_enhance_and_in_the_report(main_run, clips, model, detector, tmp_path,
+                                                              option, default, other, bad, changed, message):
+    """--back-project and --refine: the default is in the report; another value changes the
+    faces written and is reported; a value out of range is refused."""
     report, out, _ = main_run
-    assert report["settings"]["refine"] == 0  # the default
-    refined = enhance_video(clips["tiny"], tmp_path, model=model, detector=detector, mode="tracks", refine=5)
-    assert refined["settings"]["refine"] == 5
+    assert report["settings"][option] == default
+    run = enhance_video(clips["tiny"], tmp_path, model=model, detector=detector, mode="tracks", **{option: other})
+    assert run["settings"][option] == other
     first = lambda path: next(iter(VideoReader(path))).image.astype(int)
-    (track,) = [t for t in refined["tracks"] if t["enhanced"]]
+    (track,) = [t for t in run["tracks"] if t["enhanced"]]
     r = model.preset.resolution
-    assert np.abs(first(tmp_path / track["video"]) - first(out / track["video"])[:, r:]).mean() > 0.5
-    with pytest.raises(VidsrError, match="refine"):
-        enhance_video(clips["tiny"], tmp_path / "bad", model=model, detector=detector, refine=-1)
-
-
-def test_back_projection_is_an_option_of_enhance_and_in_the_report(main_run, clips, tiny_weights, model, detector,
-                                                                    tmp_path):
-    report, out, _ = main_run
-    assert report["settings"]["back_project"] == 1.0  # the default
-    plain = enhance_video(clips["tiny"], tmp_path, model=model, detector=detector, mode="tracks", back_project=0.0)
-    assert plain["settings"]["back_project"] == 0.0
-    first = lambda path: next(iter(VideoReader(path))).image.astype(int)
-    (track,) = [t for t in plain["tracks"] if t["enhanced"]]
-    r = model.preset.resolution
-    assert np.abs(first(tmp_path / track["video"]) - first(out / track["video"])[:, r:]).mean() > 1
-    with pytest.raises(VidsrError, match="back-project"):
-        enhance_video(clips["tiny"], tmp_path / "bad", model=model, detector=detector, back_project=1.5)
+    assert np.abs(first(tmp_path / track["video"]) - first(out / track["video"])[:, r:]).mean() > changed
+    with pytest.raises(VidsrError, match=message):
+        enhance_video(clips["tiny"], tmp_path / "bad", model=model, detector=detector, **{option: bad})
 
 
 def test_frames_back_project_onto_the_mean_of_the_tracks_inputs(model):
