@@ -62,13 +62,13 @@ def main() -> None:
 
     with torch.inference_mode():
         z = model.encode_lowres(x_l)
-        base = distance(model.back_project(model.generate(z), x_l, 1.0))
+        base = distance(model.draw(z, x_l, 0, 1.0))
     print(json.dumps({"setting": "bicubic", "distance": round(float(distance(bicubic(x_l, r)).mean()), 4)}))
     for lr in (float(v) for v in args.lr.split(",")):
         for steps in (int(v) for v in args.steps.split(",")):
             t = time.perf_counter()
             with torch.inference_mode():
-                x = model.back_project(model.refine(z, x_l, steps, lr=lr), x_l, 1.0)
+                x = model.back_project(model.refine(z, x_l, steps, lr=lr), x_l, 1.0)  # draw() with another lr
             seconds = time.perf_counter() - t
             d = distance(x)
             diff = d - base

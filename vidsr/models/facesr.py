@@ -84,11 +84,17 @@ class FaceSR(nn.Module):
     def fuse(self, z_l: torch.Tensor, z_a: torch.Tensor | None) -> torch.Tensor:
         return z_l if z_a is None else self.F(z_l, z_a)
 
+    @staticmethod
+    def _pieces(t: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """A batch as G takes it: on the CPU in pieces of CPU_G_BATCH faces, elsewhere whole."""
+        return t.split(CPU_G_BATCH) if t.device.type == "cpu" else (t,)
+
     def generate(self, z: torch.Tensor) -> torch.Tensor:
         """x = G(z) [B,3,R,R] (no noise); on the CPU in pieces of CPU_G_BATCH faces."""
-        if z.device.type != "cpu" or len(z) <= CPU_G_BATCH:
+        pieces = self._pieces(z)
+        if len(pieces) == 1:
             return self.G(z, noise_mode="none")
-        return torch.cat([self.G(part, noise_mode="none") for part in z.split(CPU_G_BATCH)])
+        return torch.cat([self.G(part, noise_mode="none") for part in pieces])
 
     def refine(self, z: torch.Tensor, x_l: torch.Tensor, steps: int, lr: float = REFINE_LR) -> torch.Tensor:
         """G's faces [B,3,R,R] for the codes z, their styles w = mapping(z) first moved by
@@ -98,11 +104,9 @@ class FaceSR(nn.Module):
         their own gradient, so the result does not depend on the batch. ``steps`` 0: G(z)."""
         if steps == 0:
             return self.generate(z)
-        pieces = z.split(CPU_G_BATCH) if z.device.type == "cpu" else (z,)
-        targets = x_l.split(CPU_G_BATCH) if z.device.type == "cpu" else (x_l,)
         faces = []
         with torch.inference_mode(False), torch.enable_grad():
-            for part, target in zip(pieces, targets):
+            for part, target in zip(self._pieces(z), self._pieces(x_l)):
                 target = target.clone()  # a tensor made under inference mode cannot enter autograd
                 w = self.G.mapping(part.clone()).detach().requires_grad_(True)
                 adam = torch.optim.Adam([w], lr=lr)
@@ -127,11 +131,16 @@ class FaceSR(nn.Module):
         residual = x_l.to(x.dtype) - self.downsample(x)
         return (x + strength * upsample_bicubic(residual, x.shape[-1])).clamp(-1, 1)
 
+    def draw(self, z: torch.Tensor, x_l: torch.Tensor | None, refine: int, back_project: float) -> torch.Tensor:
+        """The faces shown for the codes z, in float32: G's, refined toward x_l for ``refine``
+        steps (:meth:`refine`), then back-projected onto it at strength ``back_project``
+        (:meth:`back_project`); x_l may be None when both are 0."""
+        return self.back_project(self.refine(z, x_l, refine).float(), x_l, back_project)
+
     def forward(self, x_l: torch.Tensor, spec: torch.Tensor | None = None, back_project: float = 0.0,
                 refine: int = 0) -> torch.Tensor:
         """x_l [B,3,l,l] in [-1,1], spec [B,1,257,257] or None -> faces [B,3,R,R] in [-1,1]
         (``refine``: :meth:`refine`'s steps, ``back_project``: :meth:`back_project`'s
         strength; both 0 is the paper's G(z_f))."""
         z_a = None if spec is None else self.encode_audio(spec)
-        x = self.refine(self.fuse(self.encode_lowres(x_l), z_a), x_l, refine)
-        return self.back_project(x, x_l, back_project)
+        return self.draw(self.fuse(self.encode_lowres(x_l), z_a), x_l, refine, back_project)

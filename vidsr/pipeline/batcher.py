@@ -155,15 +155,14 @@ class Batcher:
             with self.clock("model"), torch.inference_mode(), self.autocast():
                 x_l = self._target(chunk) if strength or steps else None
                 z = torch.stack([self._smoothed(f) for f in chunk])
-                images = to_uint8(model.back_project(model.refine(z, x_l, steps).float(), x_l, strength))
+                images = to_uint8(model.draw(z, x_l, steps, strength))
                 raws = list(images)
                 if self.radius and self.raw:
                     sampled = [i for i, f in enumerate(chunk) if f.frame % RAW_EVERY < 2]
                     raws = [None] * len(chunk)
                     if sampled:
                         target = x_l[sampled] if x_l is not None else None
-                        raw = model.refine(torch.stack([chunk[i].z for i in sampled]), target, steps).float()
-                        raw = model.back_project(raw, target, strength)
+                        raw = model.draw(torch.stack([chunk[i].z for i in sampled]), target, steps, strength)
                         for i, image in zip(sampled, to_uint8(raw)):
                             raws[i] = image
                 elif not self.raw:

@@ -69,7 +69,7 @@ def enhance_face(rgb: np.ndarray, model, voice=None,
         z_l = model.encode_lowres(x_l)
 
         def face(z):
-            return to_uint8(model.back_project(model.refine(z, x_l, refine), x_l, back_project))[0]
+            return to_uint8(model.draw(z, x_l, refine, back_project))[0]
 
         alone = face(z_l)
         fused = face(model.fuse(z_l, voice)) if voice is not None else None
