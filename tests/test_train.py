@@ -211,8 +211,8 @@ def test_balanced_gender_loss_weighs_both_genders_alike():
 
 
 def test_fusion_listens_options_and_warm_start(tiny_set, tmp_path):
-    """The fusion stage's additions (gender loss through our frozen C_g, pixel L1, l_feat on the
-    fused face, ambiguous inputs) train and are recorded; E_l's l_feat likewise; ``init`` starts
+    """The fusion stage's additions (gender loss through our frozen C_g, pixel L1, F's residual
+    kept small, l_feat on the fused face, ambiguous inputs) train and are recorded; E_l's l_feat likewise; ``init`` starts
     a stage from another run's networks."""
     runs = tmp_path / "runs"
     common = dict(preset="tiny", log_every=2, sample_every=1000, checkpoint_every=1000)
@@ -221,10 +221,11 @@ def test_fusion_listens_options_and_warm_start(tiny_set, tmp_path):
     with pytest.raises(Exception, match="classifiers"):
         train("fusion", tiny_set, runs, steps=2, overrides={"gender_weight": 1.0}, **common)
     train("classifiers", tiny_set, runs, steps=4, **common)
-    listen = {"gender_weight": 1.0, "gender_balance": True, "pixel_weight": 0.5, "feat_weight": 0.5, "ambiguous": 0.5}
+    listen = {"gender_weight": 1.0, "gender_balance": True, "pixel_weight": 0.5, "keep_weight": 0.5, "feat_weight": 0.5,
+              "ambiguous": 0.5}
     (weights,) = train("fusion", tiny_set, runs, steps=4, overrides=listen, **common)
     rows = stats(runs / "fusion")
-    assert {"gender_ce", "gender_acc", "pixel_l1", "loss_feat", "l1_code", "sr_mse"} <= set(rows[0])
+    assert {"gender_ce", "gender_acc", "pixel_l1", "keep_l1", "loss_feat", "l1_code", "sr_mse"} <= set(rows[0])
     recorded = json.loads((runs / "fusion" / "options.json").read_text())
     assert all(recorded[k] == v for k, v in listen.items()) and recorded["perceptual"] == "discriminator"
     assert sorted(networks_in(weights)) == ["E_a", "F"]  # C_g is training-only

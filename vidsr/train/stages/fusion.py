@@ -27,6 +27,10 @@ them at 0), so that F listens and keeps the face:
 - ``feat_weight``: eq. (1)'s perceptual loss l_feat(G(z_f), x^h), as the lowres stage's
   option of that name gives E_l: the fused face, not only its codes, is asked to be the
   person's, so that F keeps the identity E_l found instead of trading it for E_h's codes.
+- ``keep_weight`` (lambda_K): L1 of F's residual, |z_f - z^l|_1: F moves E_l's code only as far
+  as the other terms pay for (the voice's gender where the picture is ambiguous). On real
+  footage E_l's own code has been nearer the person than F's (candidates vI, vP, vP2: F trades
+  the identity E_l found for a face typical of the voice's gender); this term keeps it.
 - ``ambiguous``: the share of each batch whose 8x8 input is made ambiguous (greyscale and
   blurred), where only the voice can tell the gender.
 """
@@ -93,6 +97,7 @@ class FusionStage(Stage):
         self.gender_weight = float(o["gender_weight"])
         self.gender_balance = bool(o["gender_balance"])
         self.pixel_weight = float(o["pixel_weight"])
+        self.keep_weight = float(o["keep_weight"])
         self.ambiguous = float(o["ambiguous"])
         self.C_g = gender_classifier(ctx) if self.gender_weight > 0 else None
         self.fixed = fixed_samples(ctx, "d2", with_audio=True)
@@ -100,6 +105,7 @@ class FusionStage(Stage):
         self.inputs = LowResInputs(ctx)
         self.recorded_options = {"fusion": self.fusion_key, "finetune_audio": self.finetune_audio, "augment_audio": self.augment,
                                  "gender_weight": self.gender_weight, "gender_balance": self.gender_balance, "pixel_weight": self.pixel_weight,
+                                 "keep_weight": self.keep_weight,
                                  **self.feat.recorded,
                                  "ambiguous": self.ambiguous, **self.inputs.recorded}
 
@@ -124,6 +130,10 @@ class FusionStage(Stage):
                 l_pix = F.l1_loss(x_f.float(), x_h)
                 loss = loss + self.pixel_weight * l_pix
                 logged["pixel_l1"] = l_pix.item()
+            if self.keep_weight > 0:
+                l_keep = F.l1_loss(z_f.float(), z_l)
+                loss = loss + self.keep_weight * l_keep
+                logged["keep_l1"] = l_keep.item()
             loss = self.feat.add(loss, logged, x_f, x_h)
             if self.C_g is not None:
                 gender = batch["gender"]
