@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from vidsr.eval.footage import CONDITIONS, GENDER_NAMES, GRID_CREDIT, LFW_CREDIT, VOICE_CREDIT
+from vidsr.pipeline.constants import DEFAULT_SMOOTH
 from vidsr.files import write_json, write_text
 
 LABELS = {
@@ -160,6 +161,13 @@ def command(report: dict) -> str:
     return " ".join(parts)
 
 
+def _smoothing(settings: dict) -> str:
+    """The smoothing of the codes along each track, for the report's description (reports
+    written before it was an option ran with the pipeline's default)."""
+    seconds = settings.get("smooth", DEFAULT_SMOOTH)
+    return f"the codes averaged along the track over {seconds:g} s" if seconds else "no smoothing along the track"
+
+
 def _back_projection(settings: dict) -> str:
     """The refinement and back-projection the pipeline ran with, for the report's description."""
     strength, frames, steps = settings.get("back_project"), settings.get("frames"), settings.get("refine")
@@ -178,8 +186,8 @@ def markdown(report: dict) -> str:
         f"Model `{s['weights']}` (preset {s['preset']}, {s['lowres']}x{s['lowres']} -> {s['resolution']}x{s['resolution']}). "
         f"Each face shrunk to **{s['face_px']:g} px** wide (the detector's box) in a {s['frame'][0]}x{s['frame'][1]} "
         f"grey frame, {s['seconds']:g} s clips encoded as H.264 by ffmpeg, then the whole pipeline as `vidsr enhance` runs "
-        f"it (detection, tracking, the crop at {s['crop_scale']:g}x the box, E_l / E_a / F / G, smoothing along the "
-        f"track{_back_projection(s)}): with the clip's own sound, with no sound, and with a voice of the other gender "
+        f"it (detection, tracking, the crop at {s['crop_scale']:g}x the box, E_l / E_a / F / G, "
+        f"{_smoothing(s)}{_back_projection(s)}): with the clip's own sound, with no sound, and with a voice of the other gender "
         f"(`--audio`). Every "
         f"{s['every']}th frame of each face track is judged against the original face at that moment (cut from the "
         f"source at full resolution with the same crop box) by pretrained judges the model was not trained with: "
