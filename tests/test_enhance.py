@@ -478,6 +478,27 @@ def test_back_projection_puts_the_input_back(model):
     assert (detail(whole) - detail(x)).abs().mean() < 0.5 * detail(x).abs().mean()
 
 
+def test_detail_keeps_a_share_of_gs_detail(model):
+    """FaceSR.back_project's ``detail``: 1 is the plain back-projection, bit for bit; at strength
+    1, 0 gives bicubic from x_l (G's detail all gone) and 0.5 the face halfway between the two."""
+    import torch
+
+    from vidsr.imaging import upsample_bicubic
+
+    torch.manual_seed(0)
+    r, l = model.preset.resolution, model.preset.lr_size
+    x = torch.rand(4, 3, r, r) * 1.2 - 0.6
+    x_l = torch.rand(4, 3, l, l) * 1.2 - 0.6
+    plain = (x + upsample_bicubic(x_l - model.downsample(x), r)).clamp(-1, 1)
+    assert torch.equal(model.back_project(x, x_l, 1.0, detail=1.0), plain)
+    assert torch.equal(model.back_project(x, x_l, 0.0, detail=1.0), x)
+    bicubic = upsample_bicubic(x_l, r).clamp(-1, 1)
+    assert torch.allclose(model.back_project(x, x_l, 1.0, detail=0.0), bicubic, atol=1e-5)
+    half = model.back_project(x, x_l, 1.0, detail=0.5)
+    inside = (plain.abs() < 1) & (bicubic.abs() < 1)  # where neither is clamped
+    assert torch.allclose(half[inside], ((plain + bicubic) / 2)[inside], atol=1e-5)
+
+
 def test_refine_brings_d_of_gs_face_toward_the_input(model):
     """FaceSR.refine: 0 steps is G(z); steps of Adam on G's styles bring D(G) nearer x_l (even
     called under inference mode, as the pipeline calls it), leave G's weights as they were, and
@@ -505,10 +526,11 @@ def test_refine_brings_d_of_gs_face_toward_the_input(model):
 @pytest.mark.parametrize("option, default, other, bad, changed, message", [
     ("back_project", 1.0, 0.0, 1.5, 1, "back-project"),
     ("refine", 0, 5, -1, 0.5, "refine"),
+    ("detail", 1.0, 0.0, 1.5, 1, "detail"),
 ])
 def test_face_steps_are_options_of_enhance_and_in_the_report(main_run, clips, model, detector, tmp_path,
                                                               option, default, other, bad, changed, message):
-    """--back-project and --refine: the default is in the report; another value changes the
+    """--back-project, --refine and --detail: the default is in the report; another value changes the
     faces written and is reported; a value out of range is refused."""
     report, out, _ = main_run
     assert report["settings"][option] == default

@@ -95,6 +95,7 @@ def enhance(
     face_range: Optional[str] = typer.Option(None, "--face-range", help="Replace faces MIN:MAX px wide (default 1:16, i.e. up to twice the model's 8 px input)."),
     smooth: float = typer.Option(0.4, "--smooth", min=0, help="Seconds over which each face's latent code is averaged (0: off)."),
     back_project: Optional[float] = typer.Option(None, "--back-project", min=0, max=1, help="How much of each face's own low-res input is put back into the output: out + s * up(x_l - D(out)) (default 1: the input's low frequencies put back whole; 0: G's face as it is)."),
+    detail: Optional[float] = typer.Option(None, "--detail", min=0, max=1, help="The share of G's own detail kept in each face, beside the input's low frequencies (default 1: all of it; 0: bicubic from the input; lower is more faithful, less sharp: docs/detail)."),
     frames: Optional[int] = typer.Option(None, "--frames", min=1, help="Back-project each face onto the mean of its track's low-res inputs over this many frames around it (odd; default 11; 1: its own)."),
     refine: Optional[int] = typer.Option(None, "--refine", min=0, help="Steps that move each face's latent styles until its downsampled output matches the low-res input, before the back-projection (default 0: off, the encoders' code as it is; each step costs about 4x the generator's pass; docs/refine)."),
     detect_every: int = typer.Option(DETECT_EVERY, "--detect-every", min=1, help="Run the face detector every N frames; follow faces in between."),
@@ -153,7 +154,7 @@ def enhance(
             inputs, out, on_file=on_file, weights=weights, device=device, face_range=parse_face_range(face_range),
             mode=mode, audio=audio, use_audio=not no_audio, voice_to=voice_to, scale=scale, inset=inset, compare=compare,
             smooth=smooth, detect_every=detect_every, half=half, batch=batch, progress=progress, warn=warn,
-            workers=workers, raw_flicker=raw_flicker, **options.given(back_project=back_project, frames=frames, refine=refine),
+            workers=workers, raw_flicker=raw_flicker, **options.given(back_project=back_project, detail=detail, frames=frames, refine=refine),
         )
 
     table = Table(title=f"vidsr enhance -> {out}")

@@ -50,6 +50,8 @@ def evaluate(
                                                     "(default 1.2, the training framing; e.g. 1.7 for a loose one)."),
     back_project: Optional[float] = typer.Option(None, "--back-project", min=0, max=1,
                                                  help="Real footage: the pipeline's --back-project (default: its default)."),
+    detail: Optional[float] = typer.Option(None, "--detail", min=0, max=1,
+                                           help="Real footage: the pipeline's --detail (default: its default)."),
     frames: Optional[int] = typer.Option(None, "--frames", min=1, help="Real footage: the pipeline's --frames (default: its default)."),
     refine: Optional[int] = typer.Option(None, "--refine", min=0, help="Real footage: the pipeline's --refine (default: its default)."),
     smooth: Optional[float] = typer.Option(None, "--smooth", min=0, help="Real footage: the pipeline's --smooth (default: its default)."),
@@ -87,7 +89,8 @@ def evaluate(
             report = evaluate_footage(out, footage=footage or [], lfw=lfw, voices=voices, weights=weights,
                                       face_px=face_px, every=every, limit=40 if limit is None else limit,
                                       seconds=seconds, frame=_frame_size(frame), crop_scale=crop_scale, strips=strips,
-                                      **options.given(back_project=back_project, frames=frames, refine=refine, smooth=smooth),
+                                      **options.given(back_project=back_project, detail=detail, frames=frames, refine=refine,
+                                                    smooth=smooth),
                                       device=device, keep_clips=keep_clips, progress=progress)
         s = report["summary"]["all"]
         typer.echo(f"wrote {Path(out) / 'report.md'} ({s['clips']} clips, {s['frames']} frames judged, "

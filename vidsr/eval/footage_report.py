@@ -176,7 +176,9 @@ def _back_projection(settings: dict) -> str:
         return refined
     if strength == 0:
         return refined + (", no back-projection" if steps else ", no back-projection (the paper's G(z))")
-    return f"{refined}, back-projection onto the input at strength {strength:g} over {frames} frames"
+    detail = settings.get("detail", 1)
+    kept = f", keeping {detail:.0%} of G's detail" if detail != 1 else ""
+    return f"{refined}, back-projection onto the input at strength {strength:g} over {frames} frames{kept}"
 
 
 def markdown(report: dict) -> str:

@@ -119,28 +119,37 @@ class FaceSR(nn.Module):
                     faces.append(self.G.synthesis(w.detach()))
         return torch.cat(faces)
 
-    def back_project(self, x: torch.Tensor, x_l: torch.Tensor, strength: float) -> torch.Tensor:
+    def back_project(self, x: torch.Tensor, x_l: torch.Tensor, strength: float, detail: float = 1.0) -> torch.Tensor:
         """x + strength * up(x_l - D(x)), clamped to [-1, 1]: the input's own low frequencies
         put back into G's face (one step of Irani & Peleg's iterative back-projection; the
         range-space part of DDNM's decomposition). At strength 1 the picture keeps the input's
         colour, light, shape and pose and G contributes what D cannot see (the detail); one
         step, so D(result) is x_l only up to the bicubic round trip (D o up is not the
-        identity: a third of a white-noise residual stays) and the clamping. 0: x unchanged."""
-        if strength == 0:
-            return x
-        residual = x_l.to(x.dtype) - self.downsample(x)
-        return (x + strength * upsample_bicubic(residual, x.shape[-1])).clamp(-1, 1)
+        identity: a third of a white-noise residual stays) and the clamping. 0: x unchanged.
 
-    def draw(self, z: torch.Tensor, x_l: torch.Tensor | None, refine: int, back_project: float) -> torch.Tensor:
+        ``detail`` < 1 keeps that share of G's detail, x - up(D(x)) (what D cannot see), and
+        leaves the rest to the input's: at strength 1 the face is up(x_l) + detail * (x - up(D(x))),
+        bicubic from the input at 0. G's detail is plausible, not always the person's."""
+        if strength == 0 and detail == 1:
+            return x
+        r, d_x = x.shape[-1], self.downsample(x)
+        out = x + strength * upsample_bicubic(x_l.to(x.dtype) - d_x, r)
+        if detail != 1:
+            out = out - (1 - detail) * (x - upsample_bicubic(d_x, r))
+        return out.clamp(-1, 1)
+
+    def draw(self, z: torch.Tensor, x_l: torch.Tensor | None, refine: int, back_project: float,
+             detail: float = 1.0) -> torch.Tensor:
         """The faces shown for the codes z, in float32: G's, refined toward x_l for ``refine``
-        steps (:meth:`refine`), then back-projected onto it at strength ``back_project``
-        (:meth:`back_project`); x_l may be None when both are 0."""
-        return self.back_project(self.refine(z, x_l, refine).float(), x_l, back_project)
+        steps (:meth:`refine`), then back-projected onto it at strength ``back_project``, keeping
+        the share ``detail`` of G's detail (:meth:`back_project`); x_l may be None when both
+        are 0 and ``detail`` 1."""
+        return self.back_project(self.refine(z, x_l, refine).float(), x_l, back_project, detail)
 
     def forward(self, x_l: torch.Tensor, spec: torch.Tensor | None = None, back_project: float = 0.0,
-                refine: int = 0) -> torch.Tensor:
+                refine: int = 0, detail: float = 1.0) -> torch.Tensor:
         """x_l [B,3,l,l] in [-1,1], spec [B,1,257,257] or None -> faces [B,3,R,R] in [-1,1]
         (``refine``: :meth:`refine`'s steps, ``back_project``: :meth:`back_project`'s
-        strength; both 0 is the paper's G(z_f))."""
+        strength, ``detail``: the share of G's detail kept; 0, 0 and 1 are the paper's G(z_f))."""
         z_a = None if spec is None else self.encode_audio(spec)
-        return self.draw(self.fuse(self.encode_lowres(x_l), z_a), x_l, refine, back_project)
+        return self.draw(self.fuse(self.encode_lowres(x_l), z_a), x_l, refine, back_project, detail)

@@ -34,10 +34,11 @@ class Batcher:
     on 2 / RAW_EVERY more faces instead of twice as many); the others get ``raw`` None."""
 
     def __init__(self, model, voice, device, autocast, clock: Clock, *, batch: int, radius: int,
-                 max_frames: int, raw: bool, back_project: float, frames: int = 1, refine: int = 0):
+                 max_frames: int, raw: bool, back_project: float, frames: int = 1, refine: int = 0,
+                 detail: float = 1.0):
         self.model, self.voice, self.device, self.autocast, self.clock = model, voice, device, autocast, clock
         self.batch, self.radius, self.max_frames, self.raw = batch, radius, max_frames, raw
-        self.back_project, self.frames_radius, self.refine = back_project, frames // 2, refine
+        self.back_project, self.frames_radius, self.refine, self.detail = back_project, frames // 2, refine, detail
         self.reach = self.look_ahead(radius, frames)
         self._weights: dict[int, object] = {}  # smoothing weights by radius, as tensors on the device
         self.pending: deque[tuple[object, list[Face]]] = deque()
@@ -149,20 +150,20 @@ class Batcher:
 
         from vidsr.imaging import to_uint8
 
-        model, strength, steps = self.model, self.back_project, self.refine
+        model, strength, steps, detail = self.model, self.back_project, self.refine, self.detail
         for i in range(0, len(faces), self.batch):
             chunk = faces[i:i + self.batch]
             with self.clock("model"), torch.inference_mode(), self.autocast():
-                x_l = self._target(chunk) if strength or steps else None
+                x_l = self._target(chunk) if strength or steps or detail != 1 else None
                 z = torch.stack([self._smoothed(f) for f in chunk])
-                images = to_uint8(model.draw(z, x_l, steps, strength))
+                images = to_uint8(model.draw(z, x_l, steps, strength, detail))
                 raws = list(images)
                 if self.radius and self.raw:
                     sampled = [i for i, f in enumerate(chunk) if f.frame % RAW_EVERY < 2]
                     raws = [None] * len(chunk)
                     if sampled:
                         target = x_l[sampled] if x_l is not None else None
-                        raw = model.draw(torch.stack([chunk[i].z for i in sampled]), target, steps, strength)
+                        raw = model.draw(torch.stack([chunk[i].z for i in sampled]), target, steps, strength, detail)
                         for i, image in zip(sampled, to_uint8(raw)):
                             raws[i] = image
                 elif not self.raw:

@@ -14,6 +14,11 @@ BUFFER_BYTES = 256 * 2**20  # frames waiting for their faces' batch: at most abo
 # The strength of the back-projection of each output face onto its own 8x8 input
 # (FaceSR.back_project; --back-project): 1 puts the input's low frequencies back whole.
 BACK_PROJECT = 1.0
+# How much of G's own detail (what D cannot see: G's face less its low frequencies) is kept in
+# the face shown (FaceSR.back_project; --detail; 1: all of it, 0: bicubic from the input). The
+# fidelity-realism trade of face restorers (CodeFormer's w): G's detail is plausible, not
+# always the person's. Measured on the real-footage evaluation, docs/detail/README.md.
+DETAIL = 1.0
 # The steps of Adam that move each face's styles until D(G) comes nearer its x~_l, before the
 # back-projection (FaceSR.refine; --refine; 0: the encoders' code as it is). Off by default: on
 # the real footage at 10 px, 5 steps did not bring the default model's faces nearer the person

@@ -8,7 +8,7 @@ import numpy as np
 
 from vidsr.errors import VidsrError
 from vidsr.faces import DETECT_EVERY
-from vidsr.pipeline.constants import BACK_PROJECT, BATCH, DEFAULT_SMOOTH, FRAMES, MAX_OUTPUT, MODES, REFINE, VOICE_TO
+from vidsr.pipeline.constants import BACK_PROJECT, BATCH, DEFAULT_SMOOTH, DETAIL, FRAMES, MAX_OUTPUT, MODES, REFINE, VOICE_TO
 
 
 def default_face_range(lr_size: int) -> tuple[float, float]:
@@ -32,7 +32,7 @@ def parse_voice_to(value: str | int) -> str | int:
 def check_options(mode: str = "both", batch: int = BATCH, detect_every: int = DETECT_EVERY, smooth: float = DEFAULT_SMOOTH,
                   scale: float | None = None, face_range: tuple[float, float] | None = None,
                   crop_scale: float | None = None, voice_to: str | int = "auto", back_project: float = BACK_PROJECT,
-                  frames: int = FRAMES, refine: int = REFINE, **_) -> None:
+                  detail: float = DETAIL, frames: int = FRAMES, refine: int = REFINE, **_) -> None:
     """VidsrError for an option :func:`enhance_video` cannot use."""
     parse_voice_to(voice_to)
     if mode not in MODES:
@@ -43,6 +43,8 @@ def check_options(mode: str = "both", batch: int = BATCH, detect_every: int = DE
         raise VidsrError(f"detect_every must be at least 1, got {detect_every}")
     if not 0 <= back_project <= 1:
         raise VidsrError(f"back-project strength must be between 0 and 1, got {back_project:g}")
+    if not 0 <= detail <= 1:
+        raise VidsrError(f"detail must be between 0 and 1, got {detail:g}")
     if refine < 0:
         raise VidsrError(f"refine must be a number of steps >= 0, got {refine}")
     if frames < 1 or frames % 2 == 0:

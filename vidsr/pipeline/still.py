@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from vidsr.pipeline.constants import BACK_PROJECT, REFINE
+from vidsr.pipeline.constants import BACK_PROJECT, DETAIL, REFINE
 from vidsr.pipeline.model import model_device
 
 
@@ -50,14 +50,16 @@ def tile(image: np.ndarray | None, size: int) -> np.ndarray:
 
 
 def enhance_face(rgb: np.ndarray, model, voice=None,
-                 back_project: float = BACK_PROJECT, refine: int = REFINE) -> tuple[np.ndarray, list[str]]:
+                 back_project: float = BACK_PROJECT, refine: int = REFINE,
+                 detail: float = DETAIL) -> tuple[np.ndarray, list[str]]:
     """One face picture through the model, as an RGB strip of R x R tiles and their names.
 
     High-res face: [high-res | low-res input (nearest) | E_l only | fused], the authors'
     demo (the fused tile only with a ``voice``, z_a from :func:`voice_code`). Tiny face:
     just the result, G(z_f) (or G(z_l) without a voice). The model's faces are
     refined toward and back-projected onto x_l as ``vidsr enhance`` does it
-    (:meth:`FaceSR.refine`, :meth:`FaceSR.back_project`; both 0: the paper's G(z) as it is).
+    (:meth:`FaceSR.refine`, :meth:`FaceSR.back_project` keeping the share ``detail`` of G's detail;
+    0, 0 and 1: the paper's G(z) as it is).
     """
     import torch
 
@@ -69,7 +71,7 @@ def enhance_face(rgb: np.ndarray, model, voice=None,
         z_l = model.encode_lowres(x_l)
 
         def face(z):
-            return to_uint8(model.draw(z, x_l, refine, back_project))[0]
+            return to_uint8(model.draw(z, x_l, refine, back_project, detail))[0]
 
         alone = face(z_l)
         fused = face(model.fuse(z_l, voice)) if voice is not None else None

@@ -22,7 +22,7 @@ from vidsr.devices import half_autocast
 from vidsr.errors import MediaError, VidsrError
 from vidsr.faces import DETECT_EVERY
 from vidsr.pipeline.batcher import Batcher
-from vidsr.pipeline.constants import BACK_PROJECT, BATCH, BUFFER_BYTES, DEFAULT_SMOOTH, FRAMES, MAX_ENCODE, MAX_OUTPUT, REFINE
+from vidsr.pipeline.constants import BACK_PROJECT, BATCH, BUFFER_BYTES, DEFAULT_SMOOTH, DETAIL, FRAMES, MAX_ENCODE, MAX_OUTPUT, REFINE
 from vidsr.pipeline.model import load_model, make_detector, model_device
 from vidsr.pipeline.options import check_options, parse_voice_to
 from vidsr.pipeline.outputs import Outputs
@@ -74,6 +74,7 @@ def enhance_into(
     face_range: tuple[float, float] | None = None,
     smooth: float = DEFAULT_SMOOTH,
     back_project: float = BACK_PROJECT,
+    detail: float = DETAIL,
     frames: int = FRAMES,
     refine: int = REFINE,
     detect_every: int = DETECT_EVERY,
@@ -112,7 +113,8 @@ def enhance_into(
     - ``smooth``: seconds of the triangular moving average of z_f along each track (0: off).
     - ``back_project``: the strength of each face's back-projection onto its own x_l
       (:meth:`vidsr.models.facesr.FaceSR.back_project`; 0: G(z~_f) as it is), whose target
-      is the triangular-weighted mean of the track's x_l over ``frames`` frames (odd; 1: its own).
+      is the triangular-weighted mean of the track's x_l over ``frames`` frames (odd; 1: its own);
+      ``detail``: the share of G's detail kept (1: all; 0: bicubic from that target).
     - ``refine``: steps that move each face's styles toward that target before
       (:meth:`vidsr.models.facesr.FaceSR.refine`; 0: G(z~_f) of the encoders' code).
     - ``scale``: default :func:`default_scale`. ``batch``: faces per model call.
@@ -143,7 +145,7 @@ def enhance_into(
 
     check_options(mode=mode, batch=batch, detect_every=detect_every, smooth=smooth, scale=scale, face_range=face_range,
                   crop_scale=crop_scale, voice_to=voice_to, back_project=back_project,
-                  frames=frames, refine=refine)
+                  detail=detail, frames=frames, refine=refine)
     voice_to = parse_voice_to(voice_to)
     crop_scale = TRAINING_CROP_SCALE if crop_scale is None else crop_scale
     path, outdir = os.fspath(path), Path(outdir)
@@ -182,7 +184,7 @@ def enhance_into(
                               tracks=mode in ("both", "tracks"), flicker=flicker,
                               on_face=on_face, progress=progress)
             batcher = Batcher(model, voice, dev, autocast, clock, batch=batch, radius=radius, raw=raw_flicker,
-                              back_project=back_project, frames=frames, refine=refine,
+                              back_project=back_project, frames=frames, refine=refine, detail=detail,
                               max_frames=Batcher.frames_held(batch, Batcher.look_ahead(radius, frames),
                                                              info.width * info.height * 3, BUFFER_BYTES))
             for frame, faces in face_crops(path, chosen, crop_scale, model.preset.lr_size, clock):
@@ -199,7 +201,8 @@ def enhance_into(
     # The report.
     settings = run_settings(mode=mode, voice_source=voice_source, voice_to=voice_to, scale=scale, size=size,
                             inset=inset, compare=compare, selection=selection, smooth=smooth, radius=radius,
-                            back_project=back_project, frames=frames, refine=refine, detect_every=detect_every, device=dev,
+                            back_project=back_project, detail=detail, frames=frames, refine=refine,
+                            detect_every=detect_every, device=dev,
                             half=half, batch=batch, crop_scale=crop_scale)
     report = video_report(
         path=path, info=info, model=model, selection=selection, outputs=outputs, settings=settings,
