@@ -130,7 +130,9 @@ def test_smoothing_lowers_flicker(main_run):
     report, _, _ = main_run
     flicker = report["flicker"]
     assert report["settings"]["smooth_frames"] == 11  # 0.4 s at 25 fps
-    assert flicker["smoothed"] < 0.8 * flicker["raw"]
+    # smoothing acts on G's share of each face (--detail 0.4 of its detail; the input's low
+    # frequencies are the same in both), so it removes less of the flicker than with all of it
+    assert flicker["smoothed"] < 0.85 * flicker["raw"]
 
 
 def test_no_audio_and_another_voice(clips, tiny_weights, model, detector, tmp_path):
@@ -526,7 +528,7 @@ def test_refine_brings_d_of_gs_face_toward_the_input(model):
 @pytest.mark.parametrize("option, default, other, bad, changed, message", [
     ("back_project", 1.0, 0.0, 1.5, 1, "back-project"),
     ("refine", 0, 5, -1, 0.5, "refine"),
-    ("detail", 1.0, 0.0, 1.5, 1, "detail"),
+    ("detail", 0.4, 1.0, 1.5, 1, "detail"),
 ])
 def test_face_steps_are_options_of_enhance_and_in_the_report(main_run, clips, model, detector, tmp_path,
                                                               option, default, other, bad, changed, message):

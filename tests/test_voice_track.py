@@ -130,7 +130,7 @@ def test_voice_to_all_is_the_window_around_every_frame(two_faces, model, detecto
     does with --frames 1)."""
     from vidsr.audio import AudioWindows
     from vidsr.imaging import to_uint8
-    from vidsr.pipeline.constants import AUDIO_HOP, BACK_PROJECT
+    from vidsr.pipeline.constants import AUDIO_HOP, BACK_PROJECT, DETAIL
 
     faces = []
     report = run(two_faces, tmp_path / "all", model, detector, voice_to="all", on_face=faces.append, frames=1)
@@ -142,6 +142,6 @@ def test_voice_to_all_is_the_window_around_every_frame(two_faces, model, detecto
     with torch.no_grad():
         z_a = model.encode_audio(windows.spectrograms([f.time for f in sample]))
         fused = model.generate(model.fuse(model.encode_lowres(x_l), z_a))
-        expected = to_uint8(model.back_project(fused, x_l, BACK_PROJECT))
+        expected = to_uint8(model.back_project(fused, x_l, BACK_PROJECT, DETAIL))
     for f, image in zip(sample, expected):
         assert np.abs(f.image.astype(int) - np.asarray(image).astype(int)).max() <= 1

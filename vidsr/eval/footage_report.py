@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from vidsr.eval.footage import CONDITIONS, GENDER_NAMES, GRID_CREDIT, LFW_CREDIT, VOICE_CREDIT
-from vidsr.pipeline.constants import DEFAULT_SMOOTH
+from vidsr.pipeline.constants import BACK_PROJECT, DEFAULT_SMOOTH, DETAIL, FRAMES, REFINE
 from vidsr.files import write_json, write_text
 
 LABELS = {
@@ -156,6 +156,8 @@ def command(report: dict) -> str:
     parts += [f"--face-px {s['face_px']:g}", f"--weights {s['weights']}"]
     defaults = {"every": 8, "seconds": 3.0, "crop_scale": 1.2}
     parts += [f"--{k.replace('_', '-')} {s[k]:g}" for k, v in defaults.items() if s[k] != v]
+    pipeline = {"back_project": BACK_PROJECT, "frames": FRAMES, "refine": REFINE, "smooth": DEFAULT_SMOOTH, "detail": DETAIL}
+    parts += [f"--{k.replace('_', '-')} {s[k]:g}" for k, v in pipeline.items() if s.get(k, v) != v]
     if tuple(s["frame"]) != (640, 360):
         parts.append(f"--frame {s['frame'][0]}x{s['frame'][1]}")
     return " ".join(parts)
