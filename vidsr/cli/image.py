@@ -32,7 +32,7 @@ def image(
     weights: Optional[Path] = typer.Option(None, "--weights", help="Model weights (default: the shipped CPU model)."),
     device: str = typer.Option("auto", "--device", callback=options.device, help="auto | cpu | cuda."),
     back_project: Optional[float] = typer.Option(None, "--back-project", min=0, max=1, help="As vidsr enhance's: how much of the low-res input is put back into each face (default 1; 0: G's face as it is)."),
-    detail: Optional[float] = typer.Option(None, "--detail", min=0, max=1, help="As vidsr enhance's: the share of G's own detail kept in each face (default 1)."),
+    detail: Optional[float] = typer.Option(None, "--detail", min=0, max=1, help="As vidsr enhance's: the share of G's own detail kept in each face (default 0.4; 1: all of it)."),
     refine: Optional[int] = typer.Option(None, "--refine", min=0, help="As vidsr enhance's: steps that move each face's styles toward its low-res input first (default 0: off)."),
 ) -> None:
     """Super-resolve face pictures: a high-res face is first reduced to the model's 8x8 input
