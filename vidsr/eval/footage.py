@@ -342,8 +342,7 @@ def centre_view(images: np.ndarray, fraction: float) -> np.ndarray:
 
 
 def run_clip(clip: Clip, model, detector: RememberingDetector, work: Path, *, every: int, crop_scale: float,
-             judges: tuple, back_project: float, frames: int, refine: int, smooth: float = DEFAULT_SMOOTH,
-             detail: float = DETAIL,
+             judges: tuple, back_project: float, frames: int, refine: int, smooth: float, detail: float,
              gallery: tuple | None = None,
              progress=None) -> dict:
     """The pipeline's three runs on ``clip`` and the judged frames (module steps 2 and 3);

@@ -154,10 +154,9 @@ def command(report: dict) -> str:
     elif s.get("voices"):
         parts.append(f"--voices {s['voices']}")
     parts += [f"--face-px {s['face_px']:g}", f"--weights {s['weights']}"]
-    defaults = {"every": 8, "seconds": 3.0, "crop_scale": 1.2}
-    parts += [f"--{k.replace('_', '-')} {s[k]:g}" for k, v in defaults.items() if s[k] != v]
-    pipeline = {"back_project": BACK_PROJECT, "frames": FRAMES, "refine": REFINE, "smooth": DEFAULT_SMOOTH, "detail": DETAIL}
-    parts += [f"--{k.replace('_', '-')} {s[k]:g}" for k, v in pipeline.items() if s.get(k, v) != v]
+    defaults = {"every": 8, "seconds": 3.0, "crop_scale": 1.2, "back_project": BACK_PROJECT, "frames": FRAMES,
+                "refine": REFINE, "smooth": DEFAULT_SMOOTH, "detail": DETAIL}  # the pipeline's options: absent from older reports
+    parts += [f"--{k.replace('_', '-')} {s[k]:g}" for k, v in defaults.items() if s.get(k, v) != v]
     if tuple(s["frame"]) != (640, 360):
         parts.append(f"--frame {s['frame'][0]}x{s['frame'][1]}")
     return " ".join(parts)
