@@ -256,6 +256,31 @@ def test_fusion_listens_options_and_warm_start(tiny_set, tmp_path):
         assert json.loads((warm / stage / "options.json").read_text())["init"] == str(src)
 
 
+def test_eh_grown_by_residual_blocks_starts_as_the_eh_it_grew_from(tmp_path):
+    """Preset ``eh_blocks`` deepens E_h; a warm start from the E_h without blocks gives the same
+    codes (the blocks start as the identity) and the blocks then train. An E_h file written
+    before the option reads as eh_blocks 0; a plain load still refuses a file that lacks tensors."""
+    import dataclasses
+
+    from vidsr.models.presets import Preset
+
+    p = get_preset("tiny")
+    small = HighResEncoder(p)
+    path = tmp_path / "eh.safetensors"
+    save_networks(path, {"E_h": small}, p)
+    grown = HighResEncoder(dataclasses.replace(p, eh_blocks=2))
+    assert sum(q.numel() for q in grown.parameters()) > sum(q.numel() for q in small.parameters())
+    with pytest.raises(WeightsError, match="lacks"):
+        load_networks(path, {"E_h": grown})
+    load_networks(path, {"E_h": grown}, grow=True)
+    x = torch.randn(3, 3, p.resolution, p.resolution)
+    assert torch.allclose(grown(x), small(x))
+    grown(x).square().sum().backward()
+    assert grown.blocks[1][0].body[-1].weight.grad.abs().sum() > 0
+    old = {k: v for k, v in p.to_dict().items() if k != "eh_blocks"}
+    assert Preset.from_dict(old).eh_blocks == 0
+
+
 @pytest.mark.parametrize("stage", ["lowres", "fusion"])
 def test_encoder_stages_resume_bit_for_bit(tiny_set, tmp_path, stage):
     """A stage fed by the prepared set's stream (here with degraded inputs, augmented voices and

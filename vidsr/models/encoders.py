@@ -19,15 +19,37 @@ def _lrelu() -> nn.Module:
     return nn.LeakyReLU(0.2)
 
 
+class ResidualBlock(nn.Module):
+    """x + conv(lrelu(norm(conv(x)))), 3x3 convolutions at a constant width. The last
+    convolution starts at zero, so a new block is the identity: an encoder grown by blocks
+    computes at first exactly what it did without them (:attr:`HighResEncoder.grown`)."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(width, width, 3, padding=1), nn.InstanceNorm2d(width, affine=True), _lrelu(),
+                                  nn.Conv2d(width, width, 3, padding=1))
+        nn.init.zeros_(self.body[-1].weight)
+        nn.init.zeros_(self.body[-1].bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
 class HighResEncoder(nn.Module):
     """E_h: 4x4 stride-2 convolutions from the resolution down to 4x4, widths doubling from
     ``eh_width`` (capped), instance norm on every layer after the first, then one fully
-    connected layer to k x d."""
+    connected layer to k x d. ``eh_blocks`` (not in the paper's demo) adds that many
+    :class:`ResidualBlock` after each stride-2 step: the demo's four convolutions are little
+    depth to invert G with."""
+
+    grown = ("blocks.",)  # tensors a warm start from the same encoder without blocks may lack
 
     def __init__(self, preset: Preset):
         super().__init__()
         self.latent_shape = preset.latent_shape
         layers: list[nn.Module] = []
+        blocks: list[nn.Module] = []
+        self.scale_ends: list[int] = []
         in_ch, width, res = 3, preset.eh_width, preset.resolution
         first = True
         while res > 4:
@@ -35,12 +57,18 @@ class HighResEncoder(nn.Module):
             if not first:
                 layers.append(nn.InstanceNorm2d(width, affine=True))
             layers.append(_lrelu())
+            self.scale_ends.append(len(layers))
+            blocks.append(nn.Sequential(*(ResidualBlock(width) for _ in range(preset.eh_blocks))))
             in_ch, width, res, first = width, min(width * 2, preset.eh_width_max), res // 2, False
         self.convs = nn.Sequential(*layers)
+        self.blocks = nn.ModuleList(blocks)
         self.fc = nn.Linear(in_ch * 16, preset.num_ws * preset.z_dim)
 
     def forward(self, x_h: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.convs(x_h).flatten(1)).view(-1, *self.latent_shape)
+        h, start = x_h, 0
+        for end, blocks in zip(self.scale_ends, self.blocks):
+            h, start = blocks(self.convs[start:end](h)), end
+        return self.fc(h.flatten(1)).view(-1, *self.latent_shape)
 
 
 class LowResEncoder(nn.Module):

@@ -58,8 +58,10 @@ def read_preset(path: Path) -> Preset:
     return Preset.from_dict(read_metadata(path)["preset"])
 
 
-def load_networks(path: Path, networks: dict[str, nn.Module], strict: bool = True) -> None:
-    """Load the named networks from `path` in place; clear WeightsError on any mismatch."""
+def load_networks(path: Path, networks: dict[str, nn.Module], strict: bool = True, grow: bool = False) -> None:
+    """Load the named networks from `path` in place; clear WeightsError on any mismatch.
+    With `grow`, a network may lack the tensors its class names in ``grown`` (blocks that
+    start as the identity, e.g. E_h's residual blocks): they keep their initialisation."""
     read_metadata(path)
     try:
         tensors = load_file(str(path))
@@ -71,13 +73,15 @@ def load_networks(path: Path, networks: dict[str, nn.Module], strict: bool = Tru
         if not state:
             raise WeightsError(f"{path} holds no weights for {name}")
         own = net.state_dict()
-        missing = sorted(set(own) - set(state))
+        grown = tuple(getattr(net, "grown", ())) if grow else ()
+        missing = sorted(k for k in set(own) - set(state) if not (grown and k.startswith(grown)))
         if strict and missing:
             raise WeightsError(f"{path}: {name} lacks {len(missing)} tensors (e.g. {missing[0]}); wrong preset or stage?")
         for k, v in state.items():
             if k in own and own[k].shape != v.shape:
                 raise WeightsError(f"{path}: {name}.{k} has shape {tuple(v.shape)}, the model expects {tuple(own[k].shape)}")
-        net.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items() if k in own}, strict=strict)
+        own.update({k: v.to(own[k].dtype) for k, v in state.items() if k in own})
+        net.load_state_dict(own, strict=strict)
 
 
 def networks_in(path: Path) -> list[str]:

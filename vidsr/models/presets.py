@@ -37,6 +37,7 @@ class Preset:
     ea_hidden: int
     fusion_hidden: int
     ea_norm: str = "none"  # "batch": BatchNorm after E_a's inner convolutions (not in the paper's demo)
+    eh_blocks: int = 0  # residual blocks E_h adds at each scale (0: the paper's demo layout)
     train: dict = field(default_factory=dict, compare=False)
 
     @property

@@ -211,12 +211,14 @@ def code_and_sr_loss(z: torch.Tensor, x_g: torch.Tensor, z_target: torch.Tensor,
 def warm_start(ctx: TrainContext, nets: dict[str, nn.Module]) -> dict:
     """Stage option ``init``: a weights file (an exported model or a stage's weights) whose
     networks of the same names start the trained ones (a warm start; the shapes must match).
-    Off (no ``init``): the networks start from their random initialisation. Returns what to
-    record in options.json. A resumed run loads its checkpoint over this, as it must."""
+    Off (no ``init``): the networks start from their random initialisation. A network grown
+    since (E_h with residual blocks its init lacks) starts as the init's, its new blocks the
+    identity. Returns what to record in options.json. A resumed run loads its checkpoint over
+    this, as it must."""
     init = ctx.options.get("init")
     if not init:
         return {"init": None}
-    load_networks(Path(init), nets)
+    load_networks(Path(init), nets, grow=True)
     return {"init": str(init), "init_networks": sorted(nets)}
 
 
