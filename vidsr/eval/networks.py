@@ -22,7 +22,7 @@ from torch import nn
 
 from vidsr.errors import VidsrError, WeightsError
 from vidsr.models.build import build_network
-from vidsr.models.io import load_networks, networks_in, read_preset
+from vidsr.models.io import load_networks, networks_in, read_preset, read_preset_like
 from vidsr.models.presets import Preset
 from vidsr.models.runs import RUN_NETWORKS, train_command, weights_file
 
@@ -43,13 +43,6 @@ class Networks:
 
     def __getitem__(self, key: str) -> nn.Module:
         return self.nets[key]
-
-
-def _check_preset(path: Path, preset: Preset) -> None:
-    p = read_preset(path)
-    if (p.resolution, p.lr_size, p.z_dim, p.num_ws) != (preset.resolution, preset.lr_size, preset.z_dim, preset.num_ws):
-        raise WeightsError(f"{path} is preset '{p.name}' ({p.lr_size} -> {p.resolution}), the others are "
-                           f"'{preset.name}' ({preset.lr_size} -> {preset.resolution}): evaluate one model at a time")
 
 
 def load_networks_for_eval(weights: Path | None, runs: Path | None, device: torch.device) -> Networks:
@@ -77,8 +70,7 @@ def load_networks_for_eval(weights: Path | None, runs: Path | None, device: torc
             for key in mapping.values():
                 bank.missing.setdefault(key, f"{path} holds {', '.join(names)}, not {', '.join(mapping)}")
             return False
-        _check_preset(path, preset)
-        own = read_preset(path)  # the file's own layout (e.g. E_a with or without BatchNorm)
+        own = read_preset_like(path, preset)  # the file's own layout (e.g. E_a with or without BatchNorm)
         nets = {name: build_network(name, own) for name in mapping}
         load_networks(path, nets)
         for name, key in mapping.items():
@@ -109,7 +101,7 @@ def load_networks_for_eval(weights: Path | None, runs: Path | None, device: torc
 
     path, why = from_runs("classifiers")
     if path is not None and path.is_file():
-        _check_preset(path, preset)
+        read_preset_like(path, preset)
         for key, net in load_classifiers(path, device).items():
             bank.nets[key], bank.sources[key] = net, f"{path} ({key})"
         bank.classifier_report = read_report(path.parent)
@@ -119,7 +111,7 @@ def load_networks_for_eval(weights: Path | None, runs: Path | None, device: torc
         bank.missing["C_g"] = bank.missing["C_i"] = why
     path, why = from_runs("lapsrn")
     if path is not None and path.is_file():
-        _check_preset(path, preset)
+        read_preset_like(path, preset)
         bank.nets["LapSRN"], bank.sources["LapSRN"] = load_lapsrn(path, device), f"{path} (LapSRN)"
     else:
         bank.missing["LapSRN"] = why

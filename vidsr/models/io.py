@@ -58,6 +58,18 @@ def read_preset(path: Path) -> Preset:
     return Preset.from_dict(read_metadata(path)["preset"])
 
 
+def read_preset_like(path: Path, preset: Preset) -> Preset:
+    """The preset `path` records, checked to give the faces and codes of `preset` (resolution,
+    input size, k codes of d). The files of one model may differ in layout (E_h's residual
+    blocks, E_a's normalisation) but not in these."""
+    own = read_preset(path)
+    if (own.resolution, own.lr_size, own.num_ws, own.z_dim) != (preset.resolution, preset.lr_size, preset.num_ws, preset.z_dim):
+        raise WeightsError(f"{path} is preset '{own.name}' ({own.lr_size} -> {own.resolution}, {own.num_ws} codes of "
+                           f"{own.z_dim}), the others are '{preset.name}' ({preset.lr_size} -> {preset.resolution}, "
+                           f"{preset.num_ws} codes of {preset.z_dim}): one model's files must share these sizes")
+    return own
+
+
 def load_networks(path: Path, networks: dict[str, nn.Module], strict: bool = True, grow: bool = False) -> None:
     """Load the named networks from `path` in place; clear WeightsError on any mismatch.
     With `grow`, a network may lack the tensors its class names in ``grown`` (blocks that

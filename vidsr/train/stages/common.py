@@ -17,7 +17,7 @@ from vidsr.data.images import load_face_images
 from vidsr.errors import VidsrError
 from vidsr.imaging import downsample
 from vidsr.models.build import build_network
-from vidsr.models.io import load_networks
+from vidsr.models.io import load_networks, read_preset_like
 from vidsr.models.runs import TRAINED_IN, weights_file
 from vidsr.train.context import TrainContext
 from vidsr.train.perceptual import PerceptualLoss, build_perceptual
@@ -79,11 +79,14 @@ def build(name: str, ctx: TrainContext) -> nn.Module:
 
 
 def frozen(ctx: TrainContext, stage: str, names: tuple[str, ...]) -> dict[str, nn.Module]:
-    """The networks `names` as written by `stage` (its weights.safetensors), frozen, in eval mode."""
+    """The networks `names` as written by `stage` (its weights.safetensors), frozen, in eval mode,
+    each built with the layout its file records (e.g. E_h with or without residual blocks),
+    which must give the codes and faces of the stage's own preset."""
     path = weights_file(ctx.runs, stage)
     if not path.exists():
         raise VidsrError(f"stage '{stage}' has not finished: {path} is missing (train it first)")
-    nets = {n: build(n, ctx) for n in names}
+    own = read_preset_like(path, ctx.preset)
+    nets = {n: build_network(n, own).to(ctx.device) for n in names}
     load_networks(path, nets)
     return {n: m.eval().requires_grad_(False) for n, m in nets.items()}
 
