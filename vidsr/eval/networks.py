@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from vidsr.errors import VidsrError, WeightsError
+from vidsr.errors import VidsrError
 from vidsr.models.build import build_network
 from vidsr.models.io import load_networks, networks_in, read_preset, read_preset_like
 from vidsr.models.presets import Preset
