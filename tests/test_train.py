@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -20,7 +21,7 @@ from vidsr.models.encoders import AudioEncoder, HighResEncoder, LowResEncoder
 from vidsr.models.fusion import Fusion
 from vidsr.models.generator import Generator
 from vidsr.models.io import load_networks, networks_in, save_networks
-from vidsr.models.presets import get_preset
+from vidsr.models.presets import Preset, get_preset
 from vidsr.train.api import train
 from vidsr.train.checkpoint import Checkpointer
 
@@ -260,10 +261,6 @@ def test_eh_grown_by_residual_blocks_starts_as_the_eh_it_grew_from(tmp_path):
     """Preset ``eh_blocks`` deepens E_h; a warm start from the E_h without blocks gives the same
     codes (the blocks start as the identity) and the blocks then train. An E_h file written
     before the option reads as eh_blocks 0; a plain load still refuses a file that lacks tensors."""
-    import dataclasses
-
-    from vidsr.models.presets import Preset
-
     p = get_preset("tiny")
     small = HighResEncoder(p)
     path = tmp_path / "eh.safetensors"

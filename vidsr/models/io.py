@@ -85,8 +85,8 @@ def load_networks(path: Path, networks: dict[str, nn.Module], strict: bool = Tru
         if not state:
             raise WeightsError(f"{path} holds no weights for {name}")
         own = net.state_dict()
-        grown = tuple(getattr(net, "grown", ())) if grow else ()
-        missing = sorted(k for k in set(own) - set(state) if not (grown and k.startswith(grown)))
+        grown = tuple(getattr(net, "grown", ())) if grow else ()  # str.startswith(()) is False
+        missing = sorted(k for k in set(own) - set(state) if not k.startswith(grown))
         if strict and missing:
             raise WeightsError(f"{path}: {name} lacks {len(missing)} tensors (e.g. {missing[0]}); wrong preset or stage?")
         for k, v in state.items():
