@@ -157,6 +157,10 @@ def test_sigterm_removes_the_temporaries(short_clips, tiny_weights, tmp_path):
     assert not partials(tmp_path) and not list((out / "astronaut").glob("*.mp4"))
 
 
+def _sigint_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_with_workers_stops_them_and_removes_the_temporaries(tiny_weights, tmp_path):
     videos = tmp_path / "in"
     videos.mkdir()
@@ -167,7 +171,10 @@ def test_ctrl_c_with_workers_stops_them_and_removes_the_temporaries(tiny_weights
     proc = subprocess.Popen([sys.executable, "-m", "vidsr", "enhance", str(videos), "-o", str(out), "--weights",
                              str(tiny_weights), "--device", "cpu", "--detect-every", "10", "--workers", "2"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
-                            start_new_session=True)  # its own process group, as a terminal's job is
+                            start_new_session=True,  # its own process group, as a terminal's job is
+                            # and SIGINT handled as in a terminal: a shell's background job (CI started
+                            # with `cmd &`) inherits it ignored, and then only ffmpeg would stop
+                            preexec_fn=_sigint_default)
     deadline = time.time() + 240
     while not partials(out if out.exists() else tmp_path) and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
