@@ -15,9 +15,9 @@ import shutil
 from pathlib import Path
 
 from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
-from vidsr.files import atomic_path
+from vidsr.models.io import atomic_save
 
 
 def main() -> None:
@@ -29,9 +29,7 @@ def main() -> None:
     with safe_open(str(src), "pt") as f:
         metadata = f.metadata()
     tensors = {k: v.half() if v.is_floating_point() else v for k, v in load_file(str(src)).items()}
-    args.dest.mkdir(parents=True, exist_ok=True)
-    with atomic_path(args.dest / "weights.safetensors") as tmp:
-        save_file(tensors, str(tmp), metadata)
+    atomic_save(tensors, args.dest / "weights.safetensors", metadata)
     for name in ("options.json", "stats.jsonl"):
         shutil.copy(args.stage_dir / name, args.dest / name)
     print(f"kept {src} (step {metadata.get('step', '?')}, {len(tensors)} tensors) in {args.dest}")
