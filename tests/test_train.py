@@ -257,6 +257,25 @@ def test_fusion_listens_options_and_warm_start(tiny_set, tmp_path):
         assert json.loads((warm / stage / "options.json").read_text())["init"] == str(src)
 
 
+def test_fusion_voice_only_never_sees_the_picture(tiny_set, tmp_path):
+    """``voice_only``: F's weights for E_l's code start at zero and stay zero through training
+    (F or F_3), so the trained F's residual is the same whatever z_l, while its voice weights learn."""
+    runs = tmp_path / "runs"
+    common = dict(preset="tiny", log_every=2, sample_every=1000, checkpoint_every=1000)
+    for stage in ("generator", "highres", "lowres", "audio"):
+        train(stage, tiny_set, runs, steps=2, **common)
+    p = get_preset("tiny")
+    for layers, folder in ((1, "fusion"), (3, "fusion-f3")):
+        train("fusion", tiny_set, runs, steps=4, overrides={"voice_only": True, "layers": layers}, **common)
+        assert json.loads((runs / folder / "options.json").read_text())["voice_only"] is True
+        f = Fusion(p, layers=layers)
+        load_networks(runs / folder / "weights.safetensors", {"F" if layers == 1 else "F_3": f})
+        k = f.net[0].in_features // 2
+        assert not f.net[0].weight[:, :k].any() and f.net[0].weight[:, k:].abs().sum() > 0
+        z_a = torch.randn(3, *p.latent_shape)
+        assert torch.equal(f.residual(torch.randn(3, *p.latent_shape), z_a), f.residual(torch.zeros(3, *p.latent_shape), z_a))
+
+
 def test_eh_grown_by_residual_blocks_starts_as_the_eh_it_grew_from(tmp_path):
     """Preset ``eh_blocks`` deepens E_h; a warm start from the E_h without blocks gives the same
     codes (the blocks start as the identity) and the blocks then train. An E_h file written

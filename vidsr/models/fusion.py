@@ -31,6 +31,12 @@ class Fusion(nn.Module):
         nn.init.zeros_(self.net[-1].weight)
         nn.init.zeros_(self.net[-1].bias)
 
+    @torch.no_grad()
+    def forget_picture(self) -> None:
+        """Zero the first layer's weights for z_l: F(z_l, z_a) = F(0, z_a) while they stay zero
+        (they do where training feeds zeros for z_l: their gradient is then zero)."""
+        self.net[0].weight[:, : self.net[0].in_features // 2].zero_()
+
     def residual(self, z_l: torch.Tensor, z_a: torch.Tensor) -> torch.Tensor:
         """F(z_l, z_a): the correction Delta z."""
         return self.net(torch.cat([z_l.flatten(1), z_a.flatten(1)], dim=1)).view(-1, *self.latent_shape)

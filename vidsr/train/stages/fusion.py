@@ -33,6 +33,10 @@ them at 0), so that F listens and keeps the face:
   the identity E_l found for a face typical of the voice's gender); this term keeps it.
 - ``ambiguous``: the share of each batch whose 8x8 input is made ambiguous (greyscale and
   blurred), where only the voice can tell the gender.
+- ``voice_only``: F hears the voice and does not see E_l's code: its picture input is zeros in
+  training and its weights for that input are zero (so at inference too), z_f = z^l + F(0, z_a).
+  F then adds what the voice tells and cannot learn a correction of z^l itself (the paper's
+  linear F is one: a regression of z - z^l on z^l, fitted to the training set's 8x8 inputs).
 """
 
 from __future__ import annotations
@@ -86,6 +90,9 @@ class FusionStage(Stage):
         self.fusion_key = "F" if self.layers == 1 else "F_3"
         (self.G, self.E_h, self.E_l, self.E_a), self.feat = trained_with_feat(ctx, "G", "E_h", "E_l", "E_a")
         self.F = build(self.fusion_key, ctx)
+        self.voice_only = bool(o["voice_only"])
+        if self.voice_only:
+            self.F.forget_picture()
         ctx.replicate(self.F)
         params = list(self.F.parameters())
         if self.finetune_audio:
@@ -105,7 +112,7 @@ class FusionStage(Stage):
         self.inputs = LowResInputs(ctx)
         self.recorded_options = {"fusion": self.fusion_key, "finetune_audio": self.finetune_audio, "augment_audio": self.augment,
                                  "gender_weight": self.gender_weight, "gender_balance": self.gender_balance, "pixel_weight": self.pixel_weight,
-                                 "keep_weight": self.keep_weight,
+                                 "keep_weight": self.keep_weight, "voice_only": self.voice_only,
                                  **self.feat.recorded,
                                  "ambiguous": self.ambiguous, **self.inputs.recorded}
 
@@ -123,7 +130,8 @@ class FusionStage(Stage):
         with torch.no_grad():
             z, z_l = self.E_h(x_h), self.E_l(x_in)
         with self.ctx.autocast():
-            z_f = self.F(z_l, self.E_a(log_spectrogram(batch["audio"])))
+            z_a = self.E_a(log_spectrogram(batch["audio"]))
+            z_f = z_l + self.F.residual(torch.zeros_like(z_l), z_a) if self.voice_only else self.F(z_l, z_a)
             x_f = self.G(z_f)
             loss, logged = code_and_sr_loss(z_f, x_f, z, x_l, 1.0)  # eq. (4) weighs both terms alike
             if self.pixel_weight > 0:
