@@ -131,7 +131,8 @@ class FusionStage(Stage):
             z, z_l = self.E_h(x_h), self.E_l(x_in)
         with self.ctx.autocast():
             z_a = self.E_a(log_spectrogram(batch["audio"]))
-            z_f = z_l + self.F.residual(torch.zeros_like(z_l), z_a) if self.voice_only else self.F(z_l, z_a)
+            picture = torch.zeros_like(z_l) if self.voice_only else z_l  # voice_only: F never sees z_l
+            z_f = z_l + self.F.residual(picture, z_a)
             x_f = self.G(z_f)
             loss, logged = code_and_sr_loss(z_f, x_f, z, x_l, 1.0)  # eq. (4) weighs both terms alike
             if self.pixel_weight > 0:
