@@ -1,7 +1,7 @@
 """`vidsr train` for stage options the CLI has no flag for (init, pixel_weight, ambiguous, ...).
 
     python scripts/train_stage.py STAGE --data SET --runs RUNS [--steps N] [--resume] \
-        [--set KEY=VALUE ...]
+        [--seed S] [--set KEY=VALUE ...]
 
 Each --set overrides one stage option of the preset (vidsr/models/presets.json); VALUE is read
 as JSON where it parses (numbers, true/false), else as a string (a path). One CPU thread
@@ -35,6 +35,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int)
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=0, help="seeds the new networks, the batches and the degradations")
     ap.add_argument("--checkpoint-every", type=int, default=100)
     ap.add_argument("--sample-every", type=int, default=500)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
@@ -47,7 +48,7 @@ def main() -> None:
             ap.error(f"--set needs KEY=VALUE, got {item!r}")
         overrides[key] = value(text)
     for path in train(args.stage, args.data, args.runs, preset=args.preset, steps=args.steps, resume=args.resume,
-                      device="cpu", overrides=overrides,
+                      device="cpu", seed=args.seed, overrides=overrides,
                       checkpoint_every=args.checkpoint_every, sample_every=args.sample_every):
         print(f"wrote {path}")
 
