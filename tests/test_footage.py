@@ -114,6 +114,8 @@ def test_footage_names_the_gender_and_needs_the_judges(tmp_path, monkeypatch):
         parse_footage([str(tmp_path / "nowhere.mp4:male")])
     with pytest.raises(VidsrError, match="needs --voices"):
         evaluate_footage(tmp_path / "out", lfw=tmp_path)
+    with pytest.raises(VidsrError, match="--lfw-skip must be at least 0"):
+        evaluate_footage(tmp_path / "out", footage=[f"{clip}:male"], skip=-1)
     monkeypatch.setattr(judges, "installed", lambda module: False)
     with pytest.raises(VidsrError, match=r"pretrained face embedder.*vidsr\[eval\]"):
         evaluate_footage(tmp_path / "out", footage=[f"{clip}:male"])
@@ -137,6 +139,9 @@ def test_lfw_people_and_voices_are_test_ones():
 
     people = lfw_test_people(lfw, 10)
     assert len(people) == 10 and [p.gender for p in people] == [0, 1] * 5
+    # --lfw-skip: the people after the first N of the same order (held out from a choice made on those).
+    later = lfw_test_people(lfw, 10, skip=10)
+    assert [p.person for p in people + later] == [p.person for p in lfw_test_people(lfw, 20)]
     assert all(is_test_identity(p.path.parent.name) and p.path.is_file() and p.person == p.path.parent.name
                for p in people)
     # Those with another photo come first, so that the gallery can find them by it.

@@ -34,6 +34,9 @@ def evaluate(
     identity_limit: Optional[int] = typer.Option(None, "--identity-limit",
                                                  help="Run the face embedder (about 0.25 s a face on a CPU core) on a "
                                                       "seeded random N of the samples only."),
+    lfw_skip: int = typer.Option(0, "--lfw-skip", min=0,
+                                 help="Real footage: leave out the first N LFW test people (e.g. 40: people no model "
+                                      "was chosen on; the clips then start at person N + 1)."),
     footage: Optional[List[str]] = typer.Option(None, "--footage",
                                                 help="Real footage: a talking-face video, PATH:male or PATH:female "
                                                      "(repeat the option for more), shrunk and run through the pipeline."),
@@ -87,7 +90,7 @@ def evaluate(
             raise VidsrError("give either --data (the paper's tables) or --footage / --lfw (real footage), not both")
         with progress_bars() as progress:
             report = evaluate_footage(out, footage=footage or [], lfw=lfw, voices=voices, weights=weights,
-                                      face_px=face_px, every=every, limit=40 if limit is None else limit,
+                                      face_px=face_px, every=every, limit=40 if limit is None else limit, skip=lfw_skip,
                                       seconds=seconds, frame=_frame_size(frame), crop_scale=crop_scale, strips=strips,
                                       **options.given(back_project=back_project, detail=detail, frames=frames, refine=refine,
                                                     smooth=smooth),

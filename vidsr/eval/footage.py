@@ -133,18 +133,18 @@ def _lfw_test_photos(folder: Path) -> dict[str, tuple[int, list[str]]]:
     return {p: (g, sorted(photos)) for p, (g, photos) in people.items()}
 
 
-def lfw_test_people(folder: Path, limit: int | None) -> list[Source]:
+def lfw_test_people(folder: Path, limit: int | None, skip: int = 0) -> list[Source]:
     """LFW test people (:func:`_lfw_test_photos`), one photo each (their first), alternating
-    the genders (LFW is 78 % male) up to ``limit``; within a gender those with another photo
-    come first (it lets :func:`lfw_gallery` ask who they are), each group in name order."""
+    the genders (LFW is 78 % male) up to ``limit`` after the first ``skip`` of that order; within
+    a gender those with another photo come first (it lets :func:`lfw_gallery` ask who they are),
+    each group in name order. ``skip``: people held out from those a model was chosen on."""
     people = _lfw_test_photos(folder)
     by_gender = [sorted((p for p in people if people[p][0] == g), key=lambda p: (len(people[p][1]) < 2, p))
                  for g in (0, 1)]
     order = [p for pair in zip(*by_gender) for p in pair]
     longer = max(by_gender, key=len)
     order += longer[len(order) // 2:]
-    if limit is not None:
-        order = order[:limit]
+    order = order[skip:] if limit is None else order[skip:skip + limit]
     return [Source(f"lfw-{p}", Path(folder) / people[p][1][0], people[p][0], "lfw", photo=True, credit=LFW_CREDIT,
                    person=p) for p in order]
 
@@ -444,7 +444,7 @@ def _no_progress(task: str, done: int, total: int | None = None, note: str = "")
     pass
 
 
-def _check_options(face_px: float, every: int, seconds: float, limit: int | None, frame: tuple[int, int],
+def _check_options(face_px: float, every: int, seconds: float, limit: int | None, skip: int, frame: tuple[int, int],
                    crop_scale: float | None) -> float:
     """VidsrError for an option :func:`evaluate_footage` cannot use; the crop scale to use."""
     from vidsr.faces.crop import TRAINING_CROP_SCALE
@@ -457,6 +457,8 @@ def _check_options(face_px: float, every: int, seconds: float, limit: int | None
         raise VidsrError(f"--seconds must be positive, got {seconds:g}")
     if limit is not None and limit < 0:
         raise VidsrError(f"--limit must be at least 0, got {limit}")
+    if skip < 0:
+        raise VidsrError(f"--lfw-skip must be at least 0, got {skip}")
     if min(frame) < 16:
         raise VidsrError(f"the frame is too small: {frame[0]}x{frame[1]}")
     crop_scale = TRAINING_CROP_SCALE if crop_scale is None else float(crop_scale)
@@ -492,6 +494,7 @@ def evaluate_footage(
     face_px: float = 10,
     every: int = 8,
     limit: int | None = 40,
+    skip: int = 0,
     seconds: float = 3.0,
     frame: tuple[int, int] = (640, 360),
     crop_scale: float | None = None,
@@ -509,7 +512,7 @@ def evaluate_footage(
     report.json and strips/*.png, and returns the report.
 
     ``footage``: talking-face videos, ``PATH:male`` / ``PATH:female``; ``lfw``: an LFW folder
-    (its test people, up to ``limit``, as photo clips) with ``voices``, a speechocean762
+    (its test people, up to ``limit`` after the first ``skip``, as photo clips) with ``voices``, a speechocean762
     folder (the photos' voices, and every clip's voice of the other gender; without it a
     footage clip gets the sound of a footage clip of the other gender). ``keep_clips``: keep
     the made clips and voices in ``out``/clips. ``back_project``, ``frames``, ``refine``, ``smooth``, ``detail``: the pipeline's
@@ -523,12 +526,12 @@ def evaluate_footage(
     from vidsr.weights import resolve_weights
 
     started = time.time()
-    crop_scale = _check_options(face_px, every, seconds, limit, frame, crop_scale)
+    crop_scale = _check_options(face_px, every, seconds, limit, skip, frame, crop_scale)
     sources = parse_footage(list(footage))
     if lfw is not None:
         if voices is None:
             raise VidsrError("--lfw needs --voices (a speechocean762 folder): the photos' voices")
-        sources += lfw_test_people(Path(lfw), limit)
+        sources += lfw_test_people(Path(lfw), limit, skip)
     if not sources:
         raise VidsrError("nothing to evaluate: give --footage clips and/or --lfw with --voices")
     pool = VoicePool(Path(voices)) if voices is not None else None
@@ -600,6 +603,7 @@ def evaluate_footage(
         "every": every, "crop_scale": crop_scale, "judged_framing": min(crop_scale, TRAINING_CROP_SCALE),
         "back_project": back_project, "frames": frames, "refine": refine, "smooth": smooth, "detail": detail,
         "footage": list(footage), "lfw": os.fspath(lfw) if lfw else None, "lfw_limit": limit if lfw else None,
+        "lfw_skip": skip if lfw else None,
         "voices": os.fspath(voices) if voices else None, "voice_pool": pool.describe() if pool else None,
         "gallery": None if gallery is None else {"people": len(gallery[0]), "photos": len(gallery_people)},
         "device": str(model_device(model)), "pipeline": "vidsr.pipeline.enhance_video (mode tracks)",

@@ -151,6 +151,8 @@ def command(report: dict) -> str:
     parts = ["vidsr evaluate", *(f"--footage {f}" for f in footage)]
     if s.get("lfw"):
         parts += [f"--lfw {s['lfw']}", f"--voices {s['voices']}", f"--limit {s['lfw_limit']}"]
+        if s.get("lfw_skip"):
+            parts.append(f"--lfw-skip {s['lfw_skip']}")
     elif s.get("voices"):
         parts.append(f"--voices {s['voices']}")
     parts += [f"--face-px {s['face_px']:g}", f"--weights {s['weights']}"]
