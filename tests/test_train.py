@@ -291,6 +291,16 @@ def test_fusion_voice_only_never_sees_the_picture(tiny_set, tmp_path):
     assert all(torch.equal(after[n], before[n]) for n in before if not n.startswith("F."))
     with pytest.raises(VidsrError, match="not a voice-only F"):
         fit_picture_term(tiny_set, runs, fitted, tmp_path / "again.safetensors", batches=1, batch=8)
+    # fixed_picture: F and E_a start from the fitted file; F's z_l weights stay as fitted, its voice weights train on.
+    shutil.rmtree(runs / "fusion")
+    with pytest.raises(VidsrError, match="fixed_picture needs"):
+        train("fusion", tiny_set, runs, steps=1, overrides={"fixed_picture": True, "voice_only": True, "init": str(fitted)}, **common)
+    shutil.rmtree(runs / "fusion", ignore_errors=True)
+    train("fusion", tiny_set, runs, steps=3, overrides={"fixed_picture": True, "init": str(fitted)}, **common)
+    trained_f = load_file(runs / "fusion" / "weights.safetensors")
+    assert torch.equal(trained_f["F.net.0.weight"][:, :k], after["F.net.0.weight"][:, :k].float())
+    assert not torch.equal(trained_f["F.net.0.weight"][:, k:], after["F.net.0.weight"][:, k:].float())
+    assert json.loads((runs / "fusion" / "options.json").read_text())["init"] == str(fitted)
 
 
 def test_ridge_fit_recovers_a_linear_map_and_chooses_its_penalty_on_held_out_rows():

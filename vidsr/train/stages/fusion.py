@@ -37,6 +37,9 @@ them at 0), so that F listens and keeps the face:
   training and its weights for that input are zero (so at inference too), z_f = z^l + F(0, z_a).
   F then adds what the voice tells and cannot learn a correction of z^l itself (the paper's
   linear F is one: a regression of z - z^l on z^l, fitted to the training set's 8x8 inputs).
+- ``fixed_picture``: F (layers 1) and E_a start from the model file ``init`` (a picture term
+  fitted in closed form by scripts/fit_picture_term.py) and F's weights for z^l stay as they are
+  there: training moves the voice term (and the bias) on top of that fixed correction of z^l.
 """
 
 from __future__ import annotations
@@ -50,7 +53,8 @@ from vidsr.errors import VidsrError
 from vidsr.imaging import upsample_nearest
 from vidsr.models.runs import variant_name, weights_file
 from vidsr.train.context import TrainContext
-from vidsr.train.stages.common import Batches, LowResInputs, Stage, adam, build, code_and_sr_loss, fixed_samples, trained_with_feat
+from vidsr.train.stages.common import (Batches, LowResInputs, Stage, adam, build, code_and_sr_loss, fixed_samples,
+                                       trained_with_feat, warm_start)
 
 AMBIGUOUS_STREAM = 73  # keeps the choice of ambiguous inputs apart from every other seeded stream
 
@@ -93,6 +97,10 @@ class FusionStage(Stage):
         self.voice_only = bool(o["voice_only"])
         if self.voice_only:
             self.F.forget_picture()
+        self.init = warm_start(ctx, {self.fusion_key: self.F, "E_a": self.E_a})
+        self.fixed_picture = bool(o["fixed_picture"])
+        if self.fixed_picture:
+            self._fix_picture()
         ctx.replicate(self.F)
         params = list(self.F.parameters())
         if self.finetune_audio:
@@ -113,8 +121,19 @@ class FusionStage(Stage):
         self.recorded_options = {"fusion": self.fusion_key, "finetune_audio": self.finetune_audio, "augment_audio": self.augment,
                                  "gender_weight": self.gender_weight, "gender_balance": self.gender_balance, "pixel_weight": self.pixel_weight,
                                  "keep_weight": self.keep_weight, "voice_only": self.voice_only,
+                                 "fixed_picture": self.fixed_picture, **self.init,
                                  **self.feat.recorded,
                                  "ambiguous": self.ambiguous, **self.inputs.recorded}
+
+    def _fix_picture(self) -> None:
+        """Option ``fixed_picture``: no gradient reaches F's weights for z_l (Adam then leaves them as ``init`` gave them)."""
+        if self.voice_only or self.layers != 1 or self.init["init"] is None:
+            raise VidsrError("fixed_picture needs the paper's F (layers 1), an init model file with its picture term "
+                             "(scripts/fit_picture_term.py) and voice_only off")
+        weight = self.F.net[0].weight
+        keep = torch.ones_like(weight)
+        keep[:, : weight.shape[1] // 2] = 0
+        weight.register_hook(lambda grad: grad * keep)
 
     def _ambiguous_rows(self, n: int, step: int) -> torch.Tensor:
         rng = np.random.default_rng([self.ctx.seed, AMBIGUOUS_STREAM, self.ctx.rank, step + 1])
