@@ -301,6 +301,10 @@ def test_fusion_voice_only_never_sees_the_picture(tiny_set, tmp_path):
     assert torch.equal(trained_f["F.net.0.weight"][:, :k], after["F.net.0.weight"][:, :k].float())
     assert not torch.equal(trained_f["F.net.0.weight"][:, k:], after["F.net.0.weight"][:, k:].float())
     assert json.loads((runs / "fusion" / "options.json").read_text())["init"] == str(fitted)
+    # voice_only from an init whose F sees the picture: the z_l weights are zeroed after the warm start.
+    shutil.rmtree(runs / "fusion")
+    train("fusion", tiny_set, runs, steps=1, overrides={"voice_only": True, "init": str(fitted)}, **common)
+    assert not load_file(runs / "fusion" / "weights.safetensors")["F.net.0.weight"][:, :k].any()
 
 
 def test_ridge_fit_recovers_a_linear_map_and_chooses_its_penalty_on_held_out_rows():

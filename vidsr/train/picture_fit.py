@@ -24,8 +24,8 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 
 from vidsr.audio.spectrogram import log_spectrogram
-from vidsr.models.build import build_network
 from vidsr.errors import VidsrError
+from vidsr.models.build import build_network
 from vidsr.models.io import atomic_save, load_networks, read_preset
 from vidsr.models.presets import get_preset
 from vidsr.train.context import TrainContext

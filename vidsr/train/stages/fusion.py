@@ -94,10 +94,10 @@ class FusionStage(Stage):
         self.fusion_key = "F" if self.layers == 1 else "F_3"
         (self.G, self.E_h, self.E_l, self.E_a), self.feat = trained_with_feat(ctx, "G", "E_h", "E_l", "E_a")
         self.F = build(self.fusion_key, ctx)
+        self.init = warm_start(ctx, {self.fusion_key: self.F, "E_a": self.E_a})  # before voice_only zeroes F's z_l weights
         self.voice_only = bool(o["voice_only"])
         if self.voice_only:
             self.F.forget_picture()
-        self.init = warm_start(ctx, {self.fusion_key: self.F, "E_a": self.E_a})
         self.fixed_picture = bool(o["fixed_picture"])
         if self.fixed_picture:
             self._fix_picture()
