@@ -31,11 +31,23 @@ class Fusion(nn.Module):
         nn.init.zeros_(self.net[-1].weight)
         nn.init.zeros_(self.net[-1].bias)
 
+    def _picture_mask(self) -> torch.Tensor:
+        """True where the first layer's weights act on z_l (its first half of inputs)."""
+        mask = torch.zeros_like(self.net[0].weight, dtype=torch.bool)
+        mask[:, : self.net[0].in_features // 2] = True
+        return mask
+
     @torch.no_grad()
     def forget_picture(self) -> None:
         """Zero the first layer's weights for z_l: F(z_l, z_a) = F(0, z_a) while they stay zero
         (they do where training feeds zeros for z_l: their gradient is then zero)."""
-        self.net[0].weight[:, : self.net[0].in_features // 2].zero_()
+        self.net[0].weight.masked_fill_(self._picture_mask(), 0.0)
+
+    def freeze_picture(self) -> None:
+        """Let no gradient reach the first layer's weights for z_l (an optimiser without weight
+        decay then leaves them as they are); the weights for z_a and the bias still learn."""
+        mask = self._picture_mask()
+        self.net[0].weight.register_hook(lambda grad: grad.masked_fill(mask, 0.0))
 
     def residual(self, z_l: torch.Tensor, z_a: torch.Tensor) -> torch.Tensor:
         """F(z_l, z_a): the correction Delta z."""

@@ -46,11 +46,16 @@ def ridge_fit(x: torch.Tensor, y: torch.Tensor, lam: float) -> tuple[torch.Tenso
     return w[:-1].T.float(), w[-1].float()
 
 
+def validation_start(n: int, validation_share: float = VALIDATION_SHARE) -> int:
+    """The first of ``n`` rows held out to choose the penalty (the last ``validation_share``)."""
+    return int(n * (1 - validation_share))
+
+
 def choose_lambda(x: torch.Tensor, y: torch.Tensor, lambdas=LAMBDAS,
                   validation_share: float = VALIDATION_SHARE) -> tuple[float, dict[float, float]]:
     """The penalty whose fit on the first rows gives the lowest mean |y - x A^T - c| on the
     last ``validation_share`` of them; and that error for every penalty tried."""
-    k = int(len(x) * (1 - validation_share))
+    k = validation_start(len(x), validation_share)
     errors = {}
     for lam in lambdas:
         a, c = ridge_fit(x[:k], y[:k], lam)
@@ -76,8 +81,8 @@ def collect_codes(data: Path, runs: Path, weights: Path, batches: int, batch: in
     """(z_l, E_h(x_h) - z_l - voice term), flattened, for ``batches`` x ``batch`` degraded d2 faces:
     E_h from ``runs``, E_l, E_a and F's voice term from the model file ``weights``."""
     preset = read_preset(weights)
-    ctx = TrainContext.create(get_preset(preset.name), data, runs, "cpu", "fp32", seed,
-                              {**get_preset(preset.name).train["fusion"], "clean_share": 0.0})
+    own = get_preset(preset.name)
+    ctx = TrainContext.create(own, data, runs, "cpu", "fp32", seed, {**own.train["fusion"], "clean_share": 0.0})
     (E_h,) = trained(ctx, "E_h")
     nets = {"E_l": build_network("E_l", preset), "E_a": build_network("E_a", preset), "F": build_network("F", preset)}
     load_networks(weights, nets)
@@ -110,7 +115,7 @@ def fit_picture_term(data: Path, runs: Path, weights: Path, out: Path, batches: 
     lam, errors = choose_lambda(z_l, rest, lambdas)
     a, c = ridge_fit(z_l, rest, lam)
     record = {"faces": len(z_l), "seed": seed, "lambda": lam,
-              "validation_l1_code": {"voice term only": rest[int(len(rest) * (1 - VALIDATION_SHARE)):].abs().mean().item(),
+              "validation_l1_code": {"voice term only": rest[validation_start(len(rest)):].abs().mean().item(),
                                      **{f"{k:g}": v for k, v in errors.items()}}}
     with safe_open(str(weights), "pt") as f:
         raw_meta = f.metadata()

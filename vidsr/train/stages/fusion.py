@@ -126,14 +126,11 @@ class FusionStage(Stage):
                                  "ambiguous": self.ambiguous, **self.inputs.recorded}
 
     def _fix_picture(self) -> None:
-        """Option ``fixed_picture``: no gradient reaches F's weights for z_l (Adam then leaves them as ``init`` gave them)."""
+        """Option ``fixed_picture``: F's weights for z_l stay as ``init`` gave them (:meth:`Fusion.freeze_picture`)."""
         if self.voice_only or self.layers != 1 or self.init["init"] is None:
             raise VidsrError("fixed_picture needs the paper's F (layers 1), an init model file with its picture term "
                              "(scripts/fit_picture_term.py) and voice_only off")
-        weight = self.F.net[0].weight
-        keep = torch.ones_like(weight)
-        keep[:, : weight.shape[1] // 2] = 0
-        weight.register_hook(lambda grad: grad * keep)
+        self.F.freeze_picture()
 
     def _ambiguous_rows(self, n: int, step: int) -> torch.Tensor:
         rng = np.random.default_rng([self.ctx.seed, AMBIGUOUS_STREAM, self.ctx.rank, step + 1])
