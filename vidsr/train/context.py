@@ -4,6 +4,7 @@ device, precision, the distributed process group, the preset and the run folders
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,7 +71,9 @@ class TrainContext:
         if self.world_size > 1:
             for m in modules:
                 for t in list(m.parameters()) + list(m.buffers()):
-                    dist.broadcast(t.data, src=0)
+                    data = t.data
+                    dist.broadcast(data, src=0)
+                    _released_by_gloo(data)
 
     def optimize(self, opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
         """One optimiser step on `loss`; with several processes the gradients are averaged
@@ -83,9 +86,24 @@ class TrainContext:
             if grads:
                 flat = torch.cat([g.flatten() for g in grads])
                 dist.all_reduce(flat)
+                _released_by_gloo(flat)
                 flat /= self.world_size
                 offset = 0
                 for g in grads:
                     g.copy_(flat[offset:offset + g.numel()].view_as(g))
                     offset += g.numel()
         opt.step()
+
+
+def _released_by_gloo(t: torch.Tensor, timeout: float = 5.0) -> None:
+    """Wait until the collective's worker thread has dropped its reference to ``t``.
+
+    Gloo runs collectives on its own threads, which let go of the finished work (and so of
+    ``t``) a little after ``wait()`` returns; letting go of a tensor Python also holds takes the
+    GIL. When that falls after the interpreter began to shut down (the last step of a run,
+    then exit), the thread cannot take the GIL and the process aborts ("terminate called
+    without an active exception", SIGABRT; pytorch/pytorch#190489). Sleeping hands the GIL
+    over until only Python holds ``t``."""
+    deadline = time.monotonic() + timeout
+    while t._use_count() > 1 and time.monotonic() < deadline:
+        time.sleep(1e-4)
