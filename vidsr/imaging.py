@@ -81,7 +81,7 @@ def to_uint8(img: torch.Tensor) -> np.ndarray:
 
 def from_uint8(arr: np.ndarray) -> torch.Tensor:
     """HxWx3 / BxHxWx3 uint8 RGB -> [3,H,W] / [B,3,H,W] float in [-1,1]."""
-    t = torch.from_numpy(np.ascontiguousarray(arr)).float() / 127.5 - 1
+    t = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32)) / 127.5 - 1  # a copy: arr may be read-only
     return t.permute(*range(t.dim() - 3), -1, -3, -2).contiguous()
 
 
