@@ -1,6 +1,9 @@
 """Paired per-clip differences between real-footage reports (`vidsr evaluate --footage ... -o OUT`).
 
     python scripts/compare_footage.py vN=docs/footage-default/report.json vP=OUT/report.json
+    python scripts/compare_footage.py vN=a/report.json,b/report.json vP=c/report.json,d/report.json
+
+Several reports joined by commas are pooled: their clips (different people in each) count as one set.
 
 Frames of one clip are not independent, so the unit is the clip: for each pair of reports and
 each condition (bicubic, no voice, own voice, other voice) the mean over the clips both reports
@@ -25,6 +28,17 @@ def distances(path: Path) -> dict[str, dict[str, float]]:
     return {c["clip"]: c["scores"]["distance"] for c in report["clips"] if c["scores"].get("distance")}
 
 
+def pooled(paths: str) -> dict[str, dict[str, float]]:
+    """The clips of comma-separated reports as one set (a clip judged twice is an error)."""
+    clips: dict[str, dict[str, float]] = {}
+    for path in paths.split(","):
+        these = distances(Path(path))
+        if twice := sorted(set(these) & set(clips)):
+            raise SystemExit(f"error: {path} judges clips already pooled ({', '.join(twice[:3])})")
+        clips.update(these)
+    return clips
+
+
 def mean_and_error(values: list[float]) -> tuple[float, float]:
     if len(values) < 2:
         return statistics.fmean(values), float("nan")
@@ -40,10 +54,10 @@ def paired(a: dict, b: dict, cond_a: str, cond_b: str) -> tuple[float, float, in
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("reports", nargs="+", metavar="NAME=REPORT.json")
+    ap.add_argument("reports", nargs="+", metavar="NAME=REPORT.json[,REPORT.json...]")
     args = ap.parse_args()
     named = [r.split("=", 1) if "=" in r else (Path(r).parent.name, r) for r in args.reports]
-    loaded = {name: distances(Path(path)) for name, path in named}
+    loaded = {name: pooled(paths) for name, paths in named}
     names = list(loaded)
     print("| difference of the mean identity distance per clip | " + " | ".join(CONDITIONS) + " |")
     print("|---|" + "---:|" * len(CONDITIONS))

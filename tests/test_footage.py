@@ -4,6 +4,9 @@ choice of test people and voices, the scores, and one tiny run through the real 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -202,3 +205,22 @@ def test_loose_crop_is_judged_at_the_training_framing_and_smoothing_is_an_option
     assert report["settings"]["smooth"] == 0 and "no smoothing along the track" in (out / "report.md").read_text()
     assert report["summary"]["all"]["frames"] >= 2 and not report["strips"]
     assert report["clips"][0]["other_voice"] == "the sound of bbaf2n"  # no --voices: the other clip's sound
+
+
+def test_compare_footage_pools_reports_and_refuses_a_clip_twice(tmp_path):
+    """scripts/compare_footage.py: reports joined by commas count as one set of clips."""
+    def report(name, clips):
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps({"clips": [{"clip": c, "scores": {"distance": {"bicubic": 0.7, "none": 0.7, "own": d, "other": 0.8}}}
+                                              for c, d in clips.items()]}))
+        return str(path)
+
+    a1, a2 = report("a1", {"x": 0.70, "y": 0.70}), report("a2", {"z": 0.70})
+    b1, b2 = report("b1", {"x": 0.68, "y": 0.69}), report("b2", {"z": 0.64})
+    script = Path(__file__).parents[1] / "scripts" / "compare_footage.py"
+    r = subprocess.run([sys.executable, str(script), f"A={a1},{a2}", f"B={b1},{b2}"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    row = next(line for line in r.stdout.splitlines() if line.startswith("| B - A"))
+    assert "-0.030 +- 0.015 (3)" in row  # own voice: mean of -0.02, -0.01, -0.06 over the three pooled clips
+    r = subprocess.run([sys.executable, str(script), f"A={a1},{a1}"], capture_output=True, text=True)
+    assert r.returncode != 0 and "already pooled" in r.stderr
