@@ -6,9 +6,10 @@
 Several reports joined by commas are pooled: their clips (different people in each) count as one set.
 
 Frames of one clip are not independent, so the unit is the clip: for each pair of reports and
-each condition (bicubic, no voice, own voice, other voice) the mean over the clips both reports
-judged of the difference of the clip's mean identity distance to the original, with its
-standard error; and each report's own voice against its bicubic. Negative = nearer the person.
+each condition (bicubic from the 8x8 input, bicubic from the face's own pixels: "native", no
+voice, own voice, other voice) the mean over the clips both reports judged of the difference of
+the clip's mean identity distance to the original, with its standard error; and each report's
+outputs against its two bicubics. Negative = nearer the person.
 """
 
 from __future__ import annotations
@@ -19,13 +20,15 @@ import math
 import statistics
 from pathlib import Path
 
-CONDITIONS = ["bicubic", "none", "own", "other"]
+CONDITIONS = ["bicubic", "native", "none", "own", "other"]  # native: bicubic from the face's own pixels
 
 
 def distances(path: Path) -> dict[str, dict[str, float]]:
     """clip -> condition -> mean identity distance, for the clips the report judged."""
     report = json.loads(path.read_text())
-    return {c["clip"]: c["scores"]["distance"] for c in report["clips"] if c["scores"].get("distance")}
+    clips = {c["clip"]: {k: v for k, v in (c["scores"].get("distance") or {}).items() if v is not None}
+             for c in report["clips"]}
+    return {clip: d for clip, d in clips.items() if d}  # a clip where no frame was judged has none
 
 
 def pooled(paths: str) -> dict[str, dict[str, float]]:
@@ -48,6 +51,8 @@ def mean_and_error(values: list[float]) -> tuple[float, float]:
 def paired(a: dict, b: dict, cond_a: str, cond_b: str) -> tuple[float, float, int]:
     """Mean and standard error over the shared clips of b[cond_b] - a[cond_a]."""
     clips = [c for c in a if c in b and cond_a in a[c] and cond_b in b[c]]
+    if not clips:  # a condition the reports do not have (native: reports before it)
+        return float("nan"), float("nan"), 0
     mean, err = mean_and_error([b[c][cond_b] - a[c][cond_a] for c in clips])
     return mean, err, len(clips)
 
@@ -62,17 +67,19 @@ def main() -> None:
     print("| difference of the mean identity distance per clip | " + " | ".join(CONDITIONS) + " |")
     print("|---|" + "---:|" * len(CONDITIONS))
     for name in names:
-        cells = [""]  # bicubic against itself
-        for cond in CONDITIONS[1:]:
-            mean, err, n = paired(loaded[name], loaded[name], "bicubic", cond)
-            cells.append(f"{mean:+.3f} +- {err:.3f} ({n})")
-        print(f"| {name} - its bicubic | " + " | ".join(cells) + " |")
+        for base in ("bicubic", "native"):
+            cells = []
+            for cond in CONDITIONS:
+                mean, err, n = paired(loaded[name], loaded[name], base, cond)
+                cells.append(f"{mean:+.3f} +- {err:.3f} ({n})" if n and cond != base else "")
+            if any(cells):
+                print(f"| {name} - its {base} | " + " | ".join(cells) + " |")
     for i, first in enumerate(names):
         for second in names[i + 1:]:
             cells = []
             for cond in CONDITIONS:
                 mean, err, n = paired(loaded[first], loaded[second], cond, cond)
-                cells.append(f"{mean:+.3f} +- {err:.3f} ({n})")
+                cells.append(f"{mean:+.3f} +- {err:.3f} ({n})" if n else "—")
             print(f"| {second} - {first} | " + " | ".join(cells) + " |")
 
 

@@ -126,13 +126,17 @@ def test_report_counts_and_timings(main_run):
     assert set(report["outputs"]) == {"overlay", "track-0"}
 
 
-def test_smoothing_lowers_flicker(main_run):
+def test_smoothing_lowers_flicker(main_run, clips, model, detector, tmp_path):
     report, _, _ = main_run
     flicker = report["flicker"]
     assert report["settings"]["smooth_frames"] == 11  # 0.4 s at 25 fps
-    # smoothing acts on G's share of each face (--detail 0.4 of its detail; the input's low
-    # frequencies are the same in both), so it removes less of the flicker than with all of it
-    assert flicker["smoothed"] < 0.85 * flicker["raw"]
+    # smoothing acts on G's share of each face (--detail 0.4 of its detail; the input's pixels
+    # are the same in both): with the face's own pixels (a 15 px crop, the tiny model's faces
+    # are 16 px) little of G is left, so it removes little; onto the 8x8 input, more
+    assert flicker["smoothed"] < flicker["raw"]
+    lowres = enhance_video(clips["tiny"], tmp_path, model=model, detector=detector, mode="tracks", own_pixels=False,
+                           raw_flicker=True)["flicker"]
+    assert lowres["smoothed"] < 0.85 * lowres["raw"]
 
 
 def test_no_audio_and_another_voice(clips, tiny_weights, model, detector, tmp_path):
@@ -499,6 +503,70 @@ def test_detail_keeps_a_share_of_gs_detail(model):
     half = model.back_project(x, x_l, 1.0, detail=0.5)
     inside = (plain.abs() < 1) & (bicubic.abs() < 1)  # where neither is clamped
     assert torch.allclose(half[inside], ((plain + bicubic) / 2)[inside], atol=1e-5)
+
+
+def test_back_projection_onto_the_faces_own_pixels(model):
+    """FaceSR.back_project onto a target larger than l (a face's own pixels): D shrinks G's face
+    to the target's size, so at strength 1 detail 0 is bicubic from the target and detail 1
+    is G's face plus up(target - D(G's face))."""
+    import torch
+
+    from vidsr.imaging import downsample, upsample_bicubic
+
+    torch.manual_seed(0)
+    r, l = model.preset.resolution, model.preset.lr_size
+    n = l + 3
+    x = torch.rand(4, 3, r, r) * 1.2 - 0.6
+    own = torch.rand(4, 3, n, n) * 1.2 - 0.6
+    assert torch.allclose(model.back_project(x, own, 1.0, detail=0.0), upsample_bicubic(own, r).clamp(-1, 1), atol=1e-5)
+    plain = (x + upsample_bicubic(own - downsample(x, n), r)).clamp(-1, 1)
+    assert torch.equal(model.back_project(x, own, 1.0), plain)
+
+
+def test_own_side_is_the_crop_at_the_faces_own_size_between_l_and_r():
+    from vidsr.pipeline.tracks import own_side
+
+    class Track:
+        def __init__(self, width):
+            self.boxes = [np.array([0, 0, width, 1.4 * width])] * 3
+
+    assert own_side(Track(12.0), 1.2, 8, 64) == 14  # round(14.4)
+    assert own_side(Track(5.0), 1.2, 8, 64) == 8  # never below E_l's input
+    assert own_side(Track(80.0), 1.2, 8, 64) == 64  # nor above G's output
+
+
+def test_own_pixels_is_an_option_of_enhance_and_in_the_report(main_run, clips, model, detector, tmp_path):
+    """--own-pixels (default) back-projects each face onto its crop at its own size (the clip's
+    face is about 12 px wide: a 14-15 px crop, beside the tiny model's 8 px input); --lowres-pixels
+    onto the 8x8 input: the faces written differ."""
+    report, out, _ = main_run
+    assert report["settings"]["own_pixels"] is True
+    seen = []
+    run = enhance_video(clips["tiny"], tmp_path, model=model, detector=detector, mode="tracks", own_pixels=False,
+                        on_face=seen.append)
+    assert run["settings"]["own_pixels"] is False
+    (side,) = {f.own.shape[0] for f in seen}  # one size per track
+    assert model.preset.lr_size + 4 <= side <= model.preset.resolution  # about 12 px * 1.2
+    first = lambda path: next(iter(VideoReader(path))).image.astype(int)
+    (track,) = [t for t in run["tracks"] if t["enhanced"]]
+    r = model.preset.resolution
+    assert np.abs(first(tmp_path / track["video"]) - first(out / track["video"])[:, r:]).mean() > 1
+
+
+def test_a_tiny_pictures_own_pixels_are_its_centre_square_at_its_size(model):
+    """vidsr image: a 12 px picture is read as an 8x8 x_l and its own 12 px square (the
+    back-projection's target); a high-res picture's target is the x_l its demo simulates."""
+    from vidsr.pipeline.still import enhance_face, face_inputs
+
+    rng = np.random.default_rng(0)
+    tiny = rng.integers(0, 256, (12, 15, 3), dtype=np.uint8)
+    high, x_l, own = face_inputs(tiny, model)
+    assert high is None and x_l.shape[-1] == model.preset.lr_size and own.shape[-1] == 12
+    big = rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)
+    high, x_l, own = face_inputs(big, model)
+    assert high is not None and own is x_l
+    faces = {flag: enhance_face(tiny, model, own_pixels=flag)[0].astype(int) for flag in (True, False)}
+    assert np.abs(faces[True] - faces[False]).mean() > 1
 
 
 def test_refine_brings_d_of_gs_face_toward_the_input(model):

@@ -98,6 +98,7 @@ def enhance(
     detail: Optional[float] = typer.Option(None, "--detail", min=0, max=1, help="The share of G's own detail kept in each face, beside the input's low frequencies (default 0.4, measured nearer the person on real footage; 1: all of it, sharper, the voice has more say; 0: bicubic from the input; docs/detail)."),
     frames: Optional[int] = typer.Option(None, "--frames", min=1, help="Back-project each face onto the mean of its track's low-res inputs over this many frames around it (odd; default 11; 1: its own)."),
     refine: Optional[int] = typer.Option(None, "--refine", min=0, help="Steps that move each face's latent styles until its downsampled output matches the low-res input, before the back-projection (default 0: off, the encoders' code as it is; each step costs about 4x the generator's pass; docs/refine)."),
+    own_pixels: Optional[bool] = typer.Option(None, "--own-pixels/--lowres-pixels", help="Back-project each face onto its own pixels, cut at the face's own size (default), or onto the 8x8 input the model reads (a face wider than 8 px then loses what it shows; docs/own-pixels)."),
     detect_every: int = typer.Option(DETECT_EVERY, "--detect-every", min=1, help="Run the face detector every N frames; follow faces in between."),
     device: str = typer.Option("auto", "--device", callback=options.device, help="auto | cpu | cuda (auto: a GPU if there is one)."),
     half: bool = typer.Option(False, "--half", help="Run the model in bf16/fp16 (faster on GPUs)."),
@@ -154,7 +155,7 @@ def enhance(
             inputs, out, on_file=on_file, weights=weights, device=device, face_range=parse_face_range(face_range),
             mode=mode, audio=audio, use_audio=not no_audio, voice_to=voice_to, scale=scale, inset=inset, compare=compare,
             smooth=smooth, detect_every=detect_every, half=half, batch=batch, progress=progress, warn=warn,
-            workers=workers, raw_flicker=raw_flicker, **options.given(back_project=back_project, detail=detail, frames=frames, refine=refine),
+            workers=workers, raw_flicker=raw_flicker, **options.given(back_project=back_project, detail=detail, frames=frames, refine=refine, own_pixels=own_pixels),
         )
 
     table = Table(title=f"vidsr enhance -> {out}")

@@ -58,6 +58,7 @@ def evaluate(
     frames: Optional[int] = typer.Option(None, "--frames", min=1, help="Real footage: the pipeline's --frames (default: its default)."),
     refine: Optional[int] = typer.Option(None, "--refine", min=0, help="Real footage: the pipeline's --refine (default: its default)."),
     smooth: Optional[float] = typer.Option(None, "--smooth", min=0, help="Real footage: the pipeline's --smooth (default: its default)."),
+    own_pixels: Optional[bool] = typer.Option(None, "--own-pixels/--lowres-pixels", help="Real footage: the pipeline's --own-pixels / --lowres-pixels (default: its default)."),
     strips: int = typer.Option(6, "--strips", help="Real footage: PNG strips written (one track each)."),
     keep_clips: bool = typer.Option(False, "--keep-clips", help="Real footage: keep the made clips in OUT/clips."),
     batch: int = typer.Option(32, "--batch", min=1, help="Faces per batch."),
@@ -93,7 +94,7 @@ def evaluate(
                                       face_px=face_px, every=every, limit=40 if limit is None else limit, skip=lfw_skip,
                                       seconds=seconds, frame=_frame_size(frame), crop_scale=crop_scale, strips=strips,
                                       **options.given(back_project=back_project, detail=detail, frames=frames, refine=refine,
-                                                    smooth=smooth),
+                                                    smooth=smooth, own_pixels=own_pixels),
                                       device=device, keep_clips=keep_clips, progress=progress)
         s = report["summary"]["all"]
         typer.echo(f"wrote {Path(out) / 'report.md'} ({s['clips']} clips, {s['frames']} frames judged, "

@@ -34,6 +34,7 @@ def image(
     back_project: Optional[float] = typer.Option(None, "--back-project", min=0, max=1, help="As vidsr enhance's: how much of the low-res input is put back into each face (default 1; 0: G's face as it is)."),
     detail: Optional[float] = typer.Option(None, "--detail", min=0, max=1, help="As vidsr enhance's: the share of G's own detail kept in each face (default 0.4; 1: all of it)."),
     refine: Optional[int] = typer.Option(None, "--refine", min=0, help="As vidsr enhance's: steps that move each face's styles toward its low-res input first (default 0: off)."),
+    own_pixels: Optional[bool] = typer.Option(None, "--own-pixels/--lowres-pixels", help="As vidsr enhance's: back-project a tiny face onto its own pixels (default) or onto the 8x8 input."),
 ) -> None:
     """Super-resolve face pictures: a high-res face is first reduced to the model's 8x8 input
     and shown as a strip of high-res, low-res, E_l only and fused (with --audio) tiles; a
@@ -75,7 +76,8 @@ def image(
     console = Console()
     lines = [f"# vidsr image ({model.preset.resolution} px tiles)", ""]
     for (f, rgb), target in zip(pictures, targets):
-        strip, names = enhance_face(rgb, model, voice, **options.given(back_project=back_project, detail=detail, refine=refine))
+        strip, names = enhance_face(rgb, model, voice, **options.given(back_project=back_project, detail=detail, refine=refine,
+                                                                        own_pixels=own_pixels))
         save_png(target, strip)
         console.print(f"{target}: {' | '.join(names)}", highlight=False)
         lines.append(f"- `{target.name}` from `{f}`: {' | '.join(names)}")

@@ -17,8 +17,9 @@ For each source (a talking-face video, or a test person's LFW photo with a real 
    are the same.)
 3. **The judges.** On every ``every``-th frame of each track, the original face at that
    moment is cut out of the source at full resolution with the same crop box (mapped back
-   through the known placement), and the three outputs, bicubic from the same 8x8 input and
-   the original are judged by pretrained judges the model never saw
+   through the known placement), and the three outputs, bicubic from the same 8x8 input,
+   bicubic from the face's own pixels (the same crop box at the face's own size, as the
+   pipeline cuts it: :func:`vidsr.pipeline.tracks.own_side`) and the original are judged by pretrained judges the model never saw
    (:mod:`vidsr.eval.judges`): dlib's gender CNN and the distance between dlib face
    descriptors of each face and of the original (< 0.6: the same person).
 4. **Who it is** (LFW people): each judged face is looked up in a gallery of every LFW test
@@ -45,13 +46,14 @@ from pathlib import Path
 import numpy as np
 
 from vidsr.errors import VidsrError
-from vidsr.pipeline.constants import BACK_PROJECT, DEFAULT_SMOOTH, DETAIL, FRAMES, REFINE
+from vidsr.pipeline.constants import BACK_PROJECT, DEFAULT_SMOOTH, DETAIL, FRAMES, OWN_PIXELS, REFINE
 
 GENDERS = {"male": 0, "m": 0, "female": 1, "f": 1}
 GENDER_NAMES = ("male", "female")
-CONDITIONS = ("original", "bicubic", "none", "own", "other")
+CONDITIONS = ("original", "bicubic", "native", "none", "own", "other")
 """What is judged on every frame: the original face, bicubic from the pipeline's 8x8 crop,
-and the pipeline's output with no voice, the clip's own voice, a voice of the other gender."""
+bicubic from the face's own pixels (its crop at its own size), and the pipeline's output with
+no voice, the clip's own voice, a voice of the other gender."""
 PIPELINE_RUNS = ("none", "own", "other")
 FPS = 25.0  # of the clips made from photos
 SEED = 0
@@ -343,7 +345,7 @@ def centre_view(images: np.ndarray, fraction: float) -> np.ndarray:
 
 def run_clip(clip: Clip, model, detector: RememberingDetector, work: Path, *, every: int, crop_scale: float,
              judges: tuple, back_project: float, frames: int, refine: int, smooth: float, detail: float,
-             gallery: tuple | None = None,
+             own_pixels: bool = OWN_PIXELS, gallery: tuple | None = None,
              progress=None) -> dict:
     """The pipeline's three runs on ``clip`` and the judged frames (module steps 2 and 3);
     with ``gallery`` (:func:`embed_gallery`) and a person in it, each frame's rank-1 too."""
@@ -368,13 +370,14 @@ def run_clip(clip: Clip, model, detector: RememberingDetector, work: Path, *, ev
 
         def on_face(face, store=faces[cond]):
             if face.frame % every == 0:
-                store[(face.track, face.frame)] = (face.crop.copy(), np.asarray(face.box, np.float64), face.image.copy())
+                store[(face.track, face.frame)] = (face.crop.copy(), np.asarray(face.box, np.float64), face.image.copy(),
+                                                   face.own.copy())
 
         stage = (lambda s, d, t, c=cond: progress(f"{clip.source.name}: {c} voice, {s}", d, t)) if progress else None
         reports[cond] = enhance_video(
             clip.video, work / cond, model=model, detector=detector, mode="tracks", face_range=(1.0, math.inf),
             crop_scale=crop_scale, back_project=back_project, frames=frames, refine=refine, smooth=smooth, detail=detail,
-            on_face=on_face, progress=stage,
+            own_pixels=own_pixels, on_face=on_face, progress=stage,
             warn=lambda m, c=cond: warnings.append(f"{c}: {m}"), **runs[cond])
     detector.forget()
 
@@ -397,11 +400,12 @@ def run_clip(clip: Clip, model, detector: RememberingDetector, work: Path, *, ev
     images = {c: [] for c in CONDITIONS}
     inputs = []
     for track, f in keys:
-        crop, box, _ = faces["none"][(track, f)]
+        crop, box, _, own = faces["none"][(track, f)]
         inputs.append(crop)
         # The original: the same crop box, mapped back into the source at full resolution.
         images["original"].append(crop_face(clip.originals[f], clip.source_box(f, box), r))
         images["bicubic"].append(to_uint8(bicubic(from_uint8(crop)[None], r))[0])
+        images["native"].append(to_uint8(bicubic(from_uint8(own)[None], r))[0])
         for cond in PIPELINE_RUNS:
             if cond in reports:
                 images[cond].append(faces[cond][(track, f)][2])
@@ -503,6 +507,7 @@ def evaluate_footage(
     refine: int = REFINE,
     smooth: float = DEFAULT_SMOOTH,
     detail: float = DETAIL,
+    own_pixels: bool = OWN_PIXELS,
     strips: int = 6,
     device: str = "cpu",
     keep_clips: bool = False,
@@ -515,8 +520,8 @@ def evaluate_footage(
     (its test people, up to ``limit`` after the first ``skip``, as photo clips) with ``voices``, a speechocean762
     folder (the photos' voices, and every clip's voice of the other gender; without it a
     footage clip gets the sound of a footage clip of the other gender). ``keep_clips``: keep
-    the made clips and voices in ``out``/clips. ``back_project``, ``frames``, ``refine``, ``smooth``, ``detail``: the pipeline's
-    options.
+    the made clips and voices in ``out``/clips. ``back_project``, ``frames``, ``refine``, ``smooth``, ``detail``,
+    ``own_pixels``: the pipeline's options.
     """
     from vidsr.eval import judges as J
     from vidsr.eval.footage_report import write_footage_report
@@ -582,7 +587,7 @@ def evaluate_footage(
                 _other_voice(clip, source, sources, pool, seconds, rng, folder)
                 result = run_clip(clip, model, detector, folder, every=every, crop_scale=crop_scale,
                                   judges=(gender_judge, embedder), back_project=back_project, frames=frames, refine=refine,
-                                  smooth=smooth, detail=detail, gallery=gallery, progress=stage)
+                                  smooth=smooth, detail=detail, own_pixels=own_pixels, gallery=gallery, progress=stage)
             except VidsrError as e:
                 failed.append({"clip": source.name, "source": str(source.path), "reason": str(e)})
             else:
@@ -602,7 +607,7 @@ def evaluate_footage(
         "resolution": model.preset.resolution, "face_px": face_px, "frame": list(frame), "seconds": seconds,
         "every": every, "crop_scale": crop_scale, "judged_framing": min(crop_scale, TRAINING_CROP_SCALE),
         "back_project": back_project, "frames": frames, "refine": refine, "smooth": smooth, "detail": detail,
-        "footage": list(footage), "lfw": os.fspath(lfw) if lfw else None, "lfw_limit": limit if lfw else None,
+        "own_pixels": own_pixels, "footage": list(footage), "lfw": os.fspath(lfw) if lfw else None, "lfw_limit": limit if lfw else None,
         "lfw_skip": skip if lfw else None,
         "voices": os.fspath(voices) if voices else None, "voice_pool": pool.describe() if pool else None,
         "gallery": None if gallery is None else {"people": len(gallery[0]), "photos": len(gallery_people)},

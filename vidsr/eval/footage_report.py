@@ -16,6 +16,7 @@ from vidsr.files import write_json, write_text
 LABELS = {
     "original": "the original face (full resolution, same crop)",
     "bicubic": "bicubic from the pipeline's 8x8 input",
+    "native": "bicubic from the face's own pixels (its crop at its own size)",
     "none": "vidsr, no voice (E_l only)",
     "own": "vidsr, own voice",
     "other": "vidsr, a voice of the other gender",
@@ -129,8 +130,9 @@ def _clip_scores(row: dict, frames: list[dict]) -> dict:
 
 
 def clip_table(rows: list[dict]) -> list[str]:
-    lines = ["| clip | gender | face px | frames judged | gender right: original / bicubic / none / own / other | "
-             "distance: bicubic / none / own / other | other voice |", "|---|---|---:|---:|---|---|---|"]
+    names = " / ".join("bicubic from its pixels" if c == "native" else c for c in CONDITIONS)
+    lines = [f"| clip | gender | face px | frames judged | gender right: {names} | "
+             f"distance: {names.split(' / ', 1)[1]} | other voice |", "|---|---|---:|---:|---|---|---|"]
     for r in rows:
         s = r["scores"]
         right = " / ".join("—" if s["gender_right"][c] is None else f"{100 * s['gender_right'][c]:.0f}"

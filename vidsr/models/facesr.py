@@ -101,7 +101,8 @@ class FaceSR(nn.Module):
         ``steps`` steps of Adam on |D(G(w)) - x_l|^2 (G's own weights untouched): the face G
         draws is made to agree with what the picture shows, as GAN inversion does (PULSE),
         starting from the encoders' code instead of from noise. Adam moves each face's styles on
-        their own gradient, so the result does not depend on the batch. ``steps`` 0: G(z)."""
+        their own gradient, so the result does not depend on the batch. ``steps`` 0: G(z).
+        ``x_l`` may be any size up to R (D then shrinks to it), as in :meth:`back_project`."""
         if steps == 0:
             return self.generate(z)
         faces = []
@@ -111,7 +112,7 @@ class FaceSR(nn.Module):
                 w = self.G.mapping(part.clone()).detach().requires_grad_(True)
                 adam = torch.optim.Adam([w], lr=lr)
                 for _ in range(steps):
-                    loss = (self.downsample(self.G.synthesis(w)).float() - target.float()).pow(2).sum()
+                    loss = (downsample(self.G.synthesis(w), target.shape[-1]).float() - target.float()).pow(2).sum()
                     adam.zero_grad(set_to_none=True)
                     loss.backward()
                     adam.step()
@@ -129,10 +130,14 @@ class FaceSR(nn.Module):
 
         ``detail`` < 1 keeps that share of G's detail, x - up(D(x)) (what D cannot see), and
         leaves the rest to the input's: at strength 1 the face is up(x_l) + detail * (x - up(D(x))),
-        bicubic from the input at 0. G's detail is plausible, not always the person's."""
+        bicubic from the input at 0. G's detail is plausible, not always the person's.
+
+        ``x_l`` may be any size up to R, D then shrinking to it: the pipeline passes the face's
+        own pixels (a 12 px face's 14 px crop), so that none of what the picture shows is lost
+        to the l x l input E_l needs."""
         if strength == 0 and detail == 1:
             return x
-        r, d_x = x.shape[-1], self.downsample(x)
+        r, d_x = x.shape[-1], downsample(x, x_l.shape[-1])
         out = x + strength * upsample_bicubic(x_l.to(x.dtype) - d_x, r)
         if detail != 1:
             out = out - (1 - detail) * (x - upsample_bicubic(d_x, r))

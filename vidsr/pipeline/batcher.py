@@ -5,7 +5,8 @@ z_f = z_l + F(z_l, z_a) in batches of faces, z~_f smoothed along each track (whi
 the codes of the next ``radius`` frames: the look-ahead), face = G(z~_f) (its styles first
 refined toward x~_l for ``refine`` steps: :meth:`vidsr.models.facesr.FaceSR.refine`), back-projected
 (:meth:`vidsr.models.facesr.FaceSR.back_project`) onto x~_l: the weighted mean of the
-track's inputs x_l over ``frames`` frames around the face's (``frames`` 1: its own x_l).
+track's inputs over ``frames`` frames around the face's (``frames`` 1: its own), each input
+the face's own pixels (``Face.own``, at its track's size) with ``own_pixels``, else its x_l.
 Frames come out in order, each with its faces' images, once nothing they need is still to
 come (the look-ahead is the larger of the two windows' radii).
 """
@@ -35,15 +36,16 @@ class Batcher:
 
     def __init__(self, model, voice, device, autocast, clock: Clock, *, batch: int, radius: int,
                  max_frames: int, raw: bool, back_project: float, frames: int = 1, refine: int = 0,
-                 detail: float = 1.0):
+                 detail: float = 1.0, own_pixels: bool = False):
         self.model, self.voice, self.device, self.autocast, self.clock = model, voice, device, autocast, clock
         self.batch, self.radius, self.max_frames, self.raw = batch, radius, max_frames, raw
         self.back_project, self.frames_radius, self.refine, self.detail = back_project, frames // 2, refine, detail
+        self.own_pixels = own_pixels
         self.reach = self.look_ahead(radius, frames)
         self._weights: dict[int, object] = {}  # smoothing weights by radius, as tensors on the device
         self.pending: deque[tuple[object, list[Face]]] = deque()
         self.history: dict[int, dict[int, object]] = {}  # z_f by frame, per track
-        self.inputs: dict[int, dict[int, object]] = {}  # x_l by frame, per track (for frames > 1)
+        self.inputs: dict[int, dict[int, object]] = {}  # targets by frame, per track (for frames > 1)
         self.heard: Counter = Counter()
         self.waiting = 0  # faces not yet through E_l / E_a / F
 
@@ -84,12 +86,19 @@ class Batcher:
                 del h[g]
         return ready
 
-    def _inputs(self, faces: list[Face]):
-        """The faces' x_l [B, 3, l, l] in [-1, 1], on the model's device."""
+    def _pixels(self, crops: np.ndarray):
+        """uint8 crops [B, n, n, 3] -> [B, 3, n, n] in [-1, 1], on the model's device."""
         import torch
 
-        x_l = torch.from_numpy(np.stack([f.crop for f in faces])).to(self.device)
-        return x_l.permute(0, 3, 1, 2).float() / 127.5 - 1
+        return torch.from_numpy(crops).to(self.device).permute(0, 3, 1, 2).float() / 127.5 - 1
+
+    def _inputs(self, faces: list[Face]):
+        """The faces' x_l [B, 3, l, l] in [-1, 1], on the model's device."""
+        return self._pixels(np.stack([f.crop for f in faces]))
+
+    def _own(self, face: Face):
+        """A face's back-projection input [3, n, n]: its own pixels (``own_pixels``), else x_l."""
+        return self._pixels(np.stack([face.own if self.own_pixels and face.own is not None else face.crop]))[0]
 
     def _encode(self, faces: list[Face]) -> None:
         """z_f = z_l + F(z_l, z_a) for faces, in batches (z_f = z_l for a face without z_a)."""
@@ -109,11 +118,11 @@ class Batcher:
                     z[heard] = model.fuse(z[heard], torch.stack([z_a[i] for i in heard])).float()
             for i in heard:
                 self.heard[chunk[i].track] += 1
-            for f, zf, x in zip(chunk, z, x_l):
+            for f, zf in zip(chunk, z):
                 f.z = zf
                 self.history.setdefault(f.track, {})[f.frame] = zf
                 if self.frames_radius:
-                    self.inputs.setdefault(f.track, {})[f.frame] = x
+                    self.inputs.setdefault(f.track, {})[f.frame] = self._own(f)
 
     def _window_mean(self, values: dict, frame: int, radius: int):
         """The triangular-weighted mean of ``values`` (frame -> tensor) over frame - radius ..
@@ -135,36 +144,50 @@ class Batcher:
         """z~_f: the weighted mean of z_f over the track's frames within the radius."""
         return face.z if self.radius == 0 else self._window_mean(self.history[face.track], face.frame, self.radius)
 
-    def _target(self, faces: list[Face]):
-        """x~_l of each face, [B, 3, l, l]: its track's inputs averaged over ``frames``."""
+    def _target(self, faces: list[Face]) -> list:
+        """x~_l of each face, [3, n, n] (n: its track's, :meth:`_own`): its track's inputs
+        averaged over ``frames``."""
+        if not self.frames_radius:
+            return [self._own(f) for f in faces]
+        return [self._window_mean(self.inputs[f.track], f.frame, self.frames_radius) for f in faces]
+
+    def _draw(self, z, targets: list | None) -> list[np.ndarray]:
+        """The faces shown for codes z [B, k, d] (:meth:`FaceSR.draw`) as R x R x 3 uint8, each
+        onto its target; one call per target size (tracks differ)."""
         import torch
 
-        if not self.frames_radius:
-            return self._inputs(faces)
-        return torch.stack([self._window_mean(self.inputs[f.track], f.frame, self.frames_radius) for f in faces])
+        from vidsr.imaging import to_uint8
+
+        model, steps, strength, detail = self.model, self.refine, self.back_project, self.detail
+        if targets is None:
+            return list(to_uint8(model.draw(z, None, steps, strength, detail)))
+        out: list = [None] * len(targets)
+        for side in sorted({t.shape[-1] for t in targets}):
+            idx = [i for i, t in enumerate(targets) if t.shape[-1] == side]
+            drawn = model.draw(z[idx], torch.stack([targets[i] for i in idx]), steps, strength, detail)
+            for i, image in zip(idx, to_uint8(drawn)):
+                out[i] = image
+        return out
 
     def _generate(self, faces: list[Face]) -> None:
         """face.image = G(z~_f) (and face.raw = G(z_f)), refined toward and back-projected onto
         x~_l, in batches."""
         import torch
 
-        from vidsr.imaging import to_uint8
-
-        model, strength, steps, detail = self.model, self.back_project, self.refine, self.detail
         for i in range(0, len(faces), self.batch):
             chunk = faces[i:i + self.batch]
             with self.clock("model"), torch.inference_mode(), self.autocast():
-                x_l = self._target(chunk) if strength or steps or detail != 1 else None
-                z = torch.stack([self._smoothed(f) for f in chunk])
-                images = to_uint8(model.draw(z, x_l, steps, strength, detail))
+                uses_input = self.back_project or self.refine or self.detail != 1
+                targets = self._target(chunk) if uses_input else None
+                images = self._draw(torch.stack([self._smoothed(f) for f in chunk]), targets)
                 raws = list(images)
                 if self.radius and self.raw:
                     sampled = [i for i, f in enumerate(chunk) if f.frame % RAW_EVERY < 2]
                     raws = [None] * len(chunk)
                     if sampled:
-                        target = x_l[sampled] if x_l is not None else None
-                        raw = model.draw(torch.stack([chunk[i].z for i in sampled]), target, steps, strength, detail)
-                        for i, image in zip(sampled, to_uint8(raw)):
+                        raw = self._draw(torch.stack([chunk[i].z for i in sampled]),
+                                         [targets[i] for i in sampled] if targets is not None else None)
+                        for i, image in zip(sampled, raw):
                             raws[i] = image
                 elif not self.raw:
                     raws = [None] * len(chunk)

@@ -22,6 +22,13 @@ BACK_PROJECT = 1.0
 # 7.6 %, flicker lower; own-voice gender 84.4 vs 99.8 %, the other voice's gender taken 45.0 vs
 # 70.3 %: the lowest share that keeps the voice's targets; docs/detail/README.md.
 DETAIL = 0.4
+# Back-project each face onto its own pixels: the crop at the face's own size (its track's crop
+# box, 8-64 px; tracks.own_side) instead of the l x l input E_l sees (--own-pixels / --lowres-pixels).
+# A 14 px face's crop is 17 px: shrunk to 8x8 it loses 3/4 of them. Offline (256 test faces degraded
+# as real ones, default model vN, detail 0.4), the identity distance to the original: faces 10 px
+# wide 0.647 -> 0.638, 14 px 0.627 -> 0.590 (bicubic from the 8x8 input: 0.673, 0.654; from the
+# face's own pixels: 0.645, 0.587); docs/own-pixels/README.md.
+OWN_PIXELS = True
 # The steps of Adam that move each face's styles until D(G) comes nearer its x~_l, before the
 # back-projection (FaceSR.refine; --refine; 0: the encoders' code as it is). Off by default: on
 # the real footage at 10 px, 5 steps did not bring the default model's faces nearer the person

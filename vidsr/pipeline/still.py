@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from vidsr.pipeline.constants import BACK_PROJECT, DETAIL, REFINE
+from vidsr.pipeline.constants import BACK_PROJECT, DETAIL, OWN_PIXELS, REFINE
 from vidsr.pipeline.model import model_device
 
 
@@ -18,14 +18,26 @@ def face_input(rgb: np.ndarray, model):
     resized to R and reduced by D (bicubic, :meth:`FaceSR.downsample`) to l x l, as in the
     authors' demo. A smaller one is a tiny face: its centre square is the input itself.
     """
+    high, x_l, _ = face_inputs(rgb, model)
+    return high, x_l
+
+
+def face_inputs(rgb: np.ndarray, model):
+    """:func:`face_input` and the face's own pixels [1, 3, n, n]: a tiny face's centre square
+    at its own size (l to 2l - 1 px), the back-projection's target with ``own_pixels``
+    (:data:`vidsr.pipeline.constants.OWN_PIXELS`); x_l itself for a high-res face (the demo
+    simulates an l x l face)."""
     from vidsr.imaging import from_uint8, square_photo
 
     l, r = model.preset.lr_size, model.preset.resolution
     dev = model_device(model)
-    if min(rgb.shape[:2]) >= 2 * l:
+    side = min(rgb.shape[:2])
+    if side >= 2 * l:
         high = np.array(square_photo(rgb, r))  # writable, for torch
-        return high, model.downsample(from_uint8(high)[None].to(dev))
-    return None, from_uint8(np.array(square_photo(rgb, l)))[None].to(dev)
+        x_l = model.downsample(from_uint8(high)[None].to(dev))
+        return high, x_l, x_l
+    own = from_uint8(np.array(square_photo(rgb, max(side, l))))[None].to(dev)
+    return None, from_uint8(np.array(square_photo(rgb, l)))[None].to(dev), own
 
 
 def voice_code(path: str | os.PathLike, model):
@@ -51,7 +63,7 @@ def tile(image: np.ndarray | None, size: int) -> np.ndarray:
 
 def enhance_face(rgb: np.ndarray, model, voice=None,
                  back_project: float = BACK_PROJECT, refine: int = REFINE,
-                 detail: float = DETAIL) -> tuple[np.ndarray, list[str]]:
+                 detail: float = DETAIL, own_pixels: bool = OWN_PIXELS) -> tuple[np.ndarray, list[str]]:
     """One face picture through the model, as an RGB strip of R x R tiles and their names.
 
     High-res face: [high-res | low-res input (nearest) | E_l only | fused], the authors'
@@ -59,7 +71,8 @@ def enhance_face(rgb: np.ndarray, model, voice=None,
     just the result, G(z_f) (or G(z_l) without a voice). The model's faces are
     refined toward and back-projected onto x_l as ``vidsr enhance`` does it
     (:meth:`FaceSR.refine`, :meth:`FaceSR.back_project` keeping the share ``detail`` of G's detail;
-    0, 0 and 1: the paper's G(z) as it is).
+    0, 0 and 1: the paper's G(z) as it is), onto a tiny face's own pixels with ``own_pixels``
+    (:func:`face_inputs`).
     """
     import torch
 
@@ -67,11 +80,12 @@ def enhance_face(rgb: np.ndarray, model, voice=None,
 
     r = model.preset.resolution
     with torch.inference_mode():
-        high, x_l = face_input(rgb, model)
+        high, x_l, own = face_inputs(rgb, model)
         z_l = model.encode_lowres(x_l)
+        target = own if own_pixels else x_l
 
         def face(z):
-            return to_uint8(model.draw(z, x_l, refine, back_project, detail))[0]
+            return to_uint8(model.draw(z, target, refine, back_project, detail))[0]
 
         alone = face(z_l)
         fused = face(model.fuse(z_l, voice)) if voice is not None else None

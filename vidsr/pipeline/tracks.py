@@ -18,6 +18,7 @@ class Face:
     time: float
     box: np.ndarray  # the square crop, xyxy in input pixels
     crop: np.ndarray  # x_l as l x l x 3 uint8
+    own: np.ndarray | None = None  # the face's own pixels: the same box at its track's own_side, n x n x 3 uint8
     z: object = None  # z_f [k, d] before smoothing
     image: np.ndarray | None = None  # G(smoothed z_f), R x R x 3 uint8
     raw: np.ndarray | None = None  # G(z_f) (only to measure flicker)
@@ -72,3 +73,11 @@ def track_size(track) -> float:
     "a 12 px face" is 12 px wide; MTCNN's boxes are about 1.4 times as high)."""
     b = np.asarray(track.boxes, np.float64).reshape(-1, 4)
     return float(np.median(b[:, 2] - b[:, 0]))
+
+
+def own_side(track, crop_scale: float, lr_size: int, resolution: int) -> int:
+    """The side, in pixels, of a track's crop at the face's own resolution: its crop box
+    (``crop_scale`` times :func:`track_size`) rounded, between the model's input l and output R.
+    The back-projection's target is cut at this size, so a face wider than l keeps every pixel
+    the picture has of it (E_l still sees the l x l input it was trained on)."""
+    return int(min(max(round(track_size(track) * crop_scale), lr_size), resolution))

@@ -22,7 +22,8 @@ from vidsr.devices import half_autocast
 from vidsr.errors import MediaError, VidsrError
 from vidsr.faces import DETECT_EVERY
 from vidsr.pipeline.batcher import Batcher
-from vidsr.pipeline.constants import BACK_PROJECT, BATCH, BUFFER_BYTES, DEFAULT_SMOOTH, DETAIL, FRAMES, MAX_ENCODE, MAX_OUTPUT, REFINE
+from vidsr.pipeline.constants import (BACK_PROJECT, BATCH, BUFFER_BYTES, DEFAULT_SMOOTH, DETAIL, FRAMES, MAX_ENCODE, MAX_OUTPUT,
+                                      OWN_PIXELS, REFINE)
 from vidsr.pipeline.model import load_model, make_detector, model_device
 from vidsr.pipeline.options import check_options, parse_voice_to
 from vidsr.pipeline.outputs import Outputs
@@ -30,7 +31,7 @@ from vidsr.pipeline.render import Renderer
 from vidsr.pipeline.report import run_settings, video_report
 from vidsr.pipeline.selection import frame_size, select_tracks
 from vidsr.pipeline.timing import Clock, TimedDetector
-from vidsr.pipeline.tracks import Face, Flicker
+from vidsr.pipeline.tracks import Face, Flicker, own_side
 from vidsr.pipeline.voice import open_voice, whose_voice
 
 Progress = Callable[[str, int, int], None]
@@ -77,6 +78,7 @@ def enhance_into(
     detail: float = DETAIL,
     frames: int = FRAMES,
     refine: int = REFINE,
+    own_pixels: bool = OWN_PIXELS,
     detect_every: int = DETECT_EVERY,
     device: str = "auto",
     half: bool = False,
@@ -115,6 +117,9 @@ def enhance_into(
       (:meth:`vidsr.models.facesr.FaceSR.back_project`; 0: G(z~_f) as it is), whose target
       is the triangular-weighted mean of the track's x_l over ``frames`` frames (odd; 1: its own);
       ``detail``: the share of G's detail kept (1: all; 0: bicubic from that target).
+      ``own_pixels``: each input of that target is the face's own pixels (its crop box at the
+      track's own size, :func:`vidsr.pipeline.tracks.own_side`, l to R px), not its x_l, so a face
+      wider than l px keeps all it shows.
     - ``refine``: steps that move each face's styles toward that target before
       (:meth:`vidsr.models.facesr.FaceSR.refine`; 0: G(z~_f) of the encoders' code).
     - ``scale``: default :func:`default_scale`. ``batch``: faces per model call.
@@ -129,7 +134,7 @@ def enhance_into(
     the pairs (G then runs on half as many faces again).
 
     ``on_face(face)``: called with every enhanced :class:`vidsr.pipeline.tracks.Face` (its
-    frame, box, 8x8 crop and output image) as it is written, for evaluation.
+    frame, box, 8x8 crop, own pixels and output image) as it is written, for evaluation.
 
     User errors raise :class:`vidsr.errors.VidsrError`; then nothing of this run is left.
     Call it through :func:`enhance_video`, which locks ``outdir``.
@@ -185,9 +190,10 @@ def enhance_into(
                               on_face=on_face, progress=progress)
             batcher = Batcher(model, voice, dev, autocast, clock, batch=batch, radius=radius, raw=raw_flicker,
                               back_project=back_project, frames=frames, refine=refine, detail=detail,
-                              max_frames=Batcher.frames_held(batch, Batcher.look_ahead(radius, frames),
+                              own_pixels=own_pixels, max_frames=Batcher.frames_held(batch, Batcher.look_ahead(radius, frames),
                                                              info.width * info.height * 3, BUFFER_BYTES))
-            for frame, faces in face_crops(path, chosen, crop_scale, model.preset.lr_size, clock):
+            for frame, faces in face_crops(path, chosen, crop_scale, model.preset.lr_size, model.preset.resolution,
+                                           clock):
                 for ready in batcher.add(frame, faces):
                     render(*ready)
             for ready in batcher.finish():
@@ -202,7 +208,7 @@ def enhance_into(
     settings = run_settings(mode=mode, voice_source=voice_source, voice_to=voice_to, scale=scale, size=size,
                             inset=inset, compare=compare, selection=selection, smooth=smooth, radius=radius,
                             back_project=back_project, detail=detail, frames=frames, refine=refine,
-                            detect_every=detect_every, device=dev,
+                            own_pixels=own_pixels, detect_every=detect_every, device=dev,
                             half=half, batch=batch, crop_scale=crop_scale)
     report = video_report(
         path=path, info=info, model=model, selection=selection, outputs=outputs, settings=settings,
@@ -278,18 +284,22 @@ def check_frame_times(times: list[float], fps: float, path: Path, warning: Calla
                 "from the sound")
 
 
-def face_crops(path: str, chosen: dict, crop_scale: float, lr_size: int, clock: Clock) -> Iterator[tuple[object, list[Face]]]:
+def face_crops(path: str, chosen: dict, crop_scale: float, lr_size: int, resolution: int,
+               clock: Clock) -> Iterator[tuple[object, list[Face]]]:
     """Pass 2's input: every frame of the video (none when no track is ``chosen``) with
     its faces, x_l cut as the training faces were (:func:`vidsr.faces.training_crop_box`,
-    ``crop_scale`` box widths, reduced to ``lr_size``)."""
+    ``crop_scale`` box widths, reduced to ``lr_size``), and the face's own pixels: the same
+    box at its track's :func:`own_side` (``Face.own``, up to ``resolution`` px)."""
     if not chosen:
         return
     from vidsr.faces import crop_face, iter_tracked_frames, training_crop_box
 
+    sides = {tid: own_side(t, crop_scale, lr_size, resolution) for tid, t in chosen.items()}
     for frame, boxes in clock.iterate(iter_tracked_frames(path, list(chosen.values())), "decode"):
         with clock("decode"):
             faces = []
             for tid, box in boxes:
                 sq = training_crop_box(box, crop_scale)
-                faces.append(Face(tid, frame.index, frame.time, sq, crop_face(frame.image, sq, lr_size)))
+                faces.append(Face(tid, frame.index, frame.time, sq, crop_face(frame.image, sq, lr_size),
+                                  crop_face(frame.image, sq, sides[tid])))
         yield frame, faces
