@@ -34,6 +34,19 @@ def test_shapes_range_and_seeds(faces):
     assert degrade_batch(x[:, :, :32, :32].contiguous(), 8, np.random.default_rng(5), crop_scale=1.7).shape == (16, 3, 8, 8)
 
 
+def test_the_faces_own_pixels_come_with_the_same_draw(faces):
+    """``own``: the same degraded face, also cut at its own size (the crop box, 1.2x the face's
+    width: 10 px faces give 11-13 px crops after the box's jitter), without changing the input."""
+    for f in faces[:6]:
+        plain, _ = degrade_face(f, 8, np.random.default_rng(3), face_px=(10.0, 10.0))
+        same, info = degrade_face(f, 8, np.random.default_rng(3), face_px=(10.0, 10.0), own=True)
+        assert np.array_equal(plain, same)
+        side = info["own"].shape[0]
+        assert info["own"].dtype == np.uint8 and info["own"].shape == (side, side, 3) and 11 <= side <= 13
+        small = from_uint8(info["own"])[None]
+        assert (downsample(small, 8) - from_uint8(same)[None]).abs().mean() < 0.1  # the same picture, finer
+
+
 def test_each_step_happens_at_its_rate(faces):
     rng = np.random.default_rng(1)
     infos = [degrade_face(faces[i % len(faces)], 8, rng)[1] for i in range(N)]

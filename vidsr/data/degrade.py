@@ -37,7 +37,7 @@ import cv2
 import numpy as np
 import torch
 
-from vidsr.faces.crop import TRAINING_CROP_SCALE, TRAINING_CROP_SHIFT, crop_face, training_crop_box
+from vidsr.faces.crop import TRAINING_CROP_SCALE, TRAINING_CROP_SHIFT, crop_face, own_crop_side, training_crop_box
 from vidsr.imaging import resize
 
 FACE_PX = (8.0, 16.0)  # detector-box width of the face in the simulated frame
@@ -82,11 +82,15 @@ def _jpeg(frame: np.ndarray, quality: int) -> np.ndarray:
 
 
 def degrade_face(hr: np.ndarray, size: int, rng: np.random.Generator,
-                 crop_scale: float = TRAINING_CROP_SCALE) -> tuple[np.ndarray, dict]:
+                 crop_scale: float = TRAINING_CROP_SCALE, face_px: tuple[float, float] = FACE_PX,
+                 own: bool = False) -> tuple[np.ndarray, dict]:
     """One clean face (uint8 [R, R, 3], framed as the training faces at `crop_scale` box
-    widths) as a degraded `size` x `size` uint8 input, and what was done to it (a dict)."""
+    widths) as a degraded `size` x `size` uint8 input, and what was done to it (a dict).
+    ``face_px``: the range of the face's width in the frame. ``own``: the info also holds the
+    same crop at the face's own size (``"own"``, :func:`vidsr.faces.crop.own_crop_side`), as the
+    pipeline cuts the back-projection's target."""
     r = hr.shape[0]
-    face_px = rng.uniform(*FACE_PX)
+    face_px = rng.uniform(*face_px)
     s = face_px * crop_scale / r  # frame pixels per high-res pixel
     left, top, right, bottom = (int(round(rng.uniform(*MARGIN) * r)) for _ in range(4))
     canvas = cv2.copyMakeBorder(np.ascontiguousarray(hr), top, bottom, left, right, cv2.BORDER_REFLECT_101)
@@ -119,7 +123,10 @@ def degrade_face(hr: np.ndarray, size: int, rng: np.random.Generator,
     cx, cy, width = cx + dx * width, cy + dy * width, width * np.exp(log_scale)
     box = np.array([cx - width / 2, cy - width / 2, cx + width / 2, cy + width / 2], np.float32)
     info.update(shift=(float(dx), float(dy)), log_scale=float(log_scale))
-    return crop_face(frame, training_crop_box(box, crop_scale), size), info
+    crop_box = training_crop_box(box, crop_scale)
+    if own:
+        info["own"] = crop_face(frame, crop_box, own_crop_side(width, crop_scale, size, r))
+    return crop_face(frame, crop_box, size), info
 
 
 def degrade_batch(x_h: torch.Tensor, size: int, rng: np.random.Generator,

@@ -58,6 +58,14 @@ def training_crop_box(box: np.ndarray, scale: float = TRAINING_CROP_SCALE) -> np
     return np.array([cx - half, cy - half, cx + half, cy + half], dtype=np.float32)
 
 
+def own_crop_side(width: float, scale: float, lo: int, hi: int) -> int:
+    """The side, in pixels, of a face's crop at its own resolution: its crop box (``scale``
+    times the detector box ``width``) rounded, between ``lo`` (the model's input l) and ``hi``
+    (its output R). The back-projection's target is cut at this size, so a face wider than l
+    keeps every pixel the picture has of it (E_l still sees the l x l input it was trained on)."""
+    return int(min(max(round(width * scale), lo), hi))
+
+
 def crop_face(image: np.ndarray, box: np.ndarray, size: int) -> np.ndarray:
     """Cut ``box`` (xyxy, original-frame pixels, sub-pixel allowed) out of ``image`` as a
     ``size`` x ``size`` x 3 uint8 crop.

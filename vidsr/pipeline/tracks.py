@@ -76,8 +76,8 @@ def track_size(track) -> float:
 
 
 def own_side(track, crop_scale: float, lr_size: int, resolution: int) -> int:
-    """The side, in pixels, of a track's crop at the face's own resolution: its crop box
-    (``crop_scale`` times :func:`track_size`) rounded, between the model's input l and output R.
-    The back-projection's target is cut at this size, so a face wider than l keeps every pixel
-    the picture has of it (E_l still sees the l x l input it was trained on)."""
-    return int(min(max(round(track_size(track) * crop_scale), lr_size), resolution))
+    """The side of a track's crops at the face's own resolution
+    (:func:`vidsr.faces.crop.own_crop_side` of :func:`track_size`): one size for the whole track."""
+    from vidsr.faces.crop import own_crop_side
+
+    return own_crop_side(track_size(track), crop_scale, lr_size, resolution)
