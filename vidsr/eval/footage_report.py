@@ -183,7 +183,8 @@ def _back_projection(settings: dict) -> str:
         return refined + (", no back-projection" if steps else ", no back-projection (the paper's G(z))")
     detail = settings.get("detail", 1)
     kept = f", keeping {detail:.0%} of G's detail" if detail != 1 else ""
-    return f"{refined}, back-projection onto the input at strength {strength:g} over {frames} frames{kept}"
+    onto = "the face's own pixels" if settings.get("own_pixels") else "the 8x8 input"  # absent: before the option
+    return f"{refined}, back-projection onto {onto} at strength {strength:g} over {frames} frames{kept}"
 
 
 def markdown(report: dict) -> str:
