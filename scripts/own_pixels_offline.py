@@ -23,11 +23,10 @@ import numpy as np
 import torch
 
 from vidsr.data.degrade import degrade_face
-from vidsr.eval.judges import face_embedder
 from vidsr.imaging import from_uint8, to_uint8
 from vidsr.models.facesr import FaceSR
 from vidsr.models.lapsrn import bicubic
-from refine_sweep import test_faces
+from refine_sweep import identity_distance, test_faces
 
 
 def main() -> None:
@@ -44,13 +43,7 @@ def main() -> None:
     r, l = model.preset.resolution, model.preset.lr_size
     details = [float(v) for v in args.detail.split(",")]
     x_h = test_faces(args.data, args.n, r)
-    embedder = face_embedder()
-    if isinstance(embedder, str):
-        raise SystemExit(embedder)
-    original = embedder.embed(x_h)
-
-    def distance(x: torch.Tensor) -> np.ndarray:
-        return np.linalg.norm(embedder.embed(x.clamp(-1, 1)) - original, axis=1)
+    distance = identity_distance(x_h)
 
     for px in (float(v) for v in args.face_px.split(",")):
         rng = np.random.default_rng(args.seed)

@@ -38,6 +38,16 @@ def test_faces(data: str, n: int, resolution: int) -> torch.Tensor:
     return torch.cat(faces)[:n]
 
 
+def identity_distance(x_h: torch.Tensor):
+    """The judge of faces against the originals x_h: faces [B, 3, R, R] -> dlib descriptor distance
+    of each to its original (SystemExit without the judge)."""
+    embedder = face_embedder()
+    if isinstance(embedder, str):
+        raise SystemExit(embedder)
+    original = embedder.embed(x_h)
+    return lambda x: np.linalg.norm(embedder.embed(x.clamp(-1, 1)) - original, axis=1)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", required=True)
@@ -52,13 +62,7 @@ def main() -> None:
     r, l = model.preset.resolution, model.preset.lr_size
     x_h = test_faces(args.data, args.n, r)
     x_l = degrade_batch(x_h, l, np.random.default_rng(args.seed))
-    embedder = face_embedder()
-    if isinstance(embedder, str):
-        raise SystemExit(embedder)
-    original = embedder.embed(x_h)
-
-    def distance(x: torch.Tensor) -> np.ndarray:
-        return np.linalg.norm(embedder.embed(x.clamp(-1, 1)) - original, axis=1)
+    distance = identity_distance(x_h)
 
     with torch.inference_mode():
         z = model.encode_lowres(x_l)
