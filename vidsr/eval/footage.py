@@ -19,7 +19,8 @@ For each source (a talking-face video, or a test person's LFW photo with a real 
    moment is cut out of the source at full resolution with the same crop box (mapped back
    through the known placement), and the three outputs, bicubic from the same 8x8 input,
    bicubic from the face's own pixels (the same crop box at the face's own size, as the
-   pipeline cuts it: :func:`vidsr.pipeline.tracks.own_side`) and the original are judged by pretrained judges the model never saw
+   pipeline cuts it: :func:`vidsr.pipeline.tracks.own_side`) and the original are judged
+   by pretrained judges the model never saw
    (:mod:`vidsr.eval.judges`): dlib's gender CNN and the distance between dlib face
    descriptors of each face and of the original (< 0.6: the same person).
 4. **Who it is** (LFW people): each judged face is looked up in a gallery of every LFW test

@@ -130,9 +130,9 @@ def _clip_scores(row: dict, frames: list[dict]) -> dict:
 
 
 def clip_table(rows: list[dict]) -> list[str]:
-    names = " / ".join("bicubic from its pixels" if c == "native" else c for c in CONDITIONS)
-    lines = [f"| clip | gender | face px | frames judged | gender right: {names} | "
-             f"distance: {names.split(' / ', 1)[1]} | other voice |", "|---|---|---:|---:|---|---|---|"]
+    name = {c: "bicubic from its pixels" if c == "native" else c for c in CONDITIONS}
+    lines = [f"| clip | gender | face px | frames judged | gender right: {' / '.join(name[c] for c in CONDITIONS)} | "
+             f"distance: {' / '.join(name[c] for c in CONDITIONS[1:])} | other voice |", "|---|---|---:|---:|---|---|---|"]
     for r in rows:
         s = r["scores"]
         right = " / ".join("—" if s["gender_right"][c] is None else f"{100 * s['gender_right'][c]:.0f}"

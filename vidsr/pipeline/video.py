@@ -190,7 +190,8 @@ def enhance_into(
                               on_face=on_face, progress=progress)
             batcher = Batcher(model, voice, dev, autocast, clock, batch=batch, radius=radius, raw=raw_flicker,
                               back_project=back_project, frames=frames, refine=refine, detail=detail,
-                              own_pixels=own_pixels, max_frames=Batcher.frames_held(batch, Batcher.look_ahead(radius, frames),
+                              own_pixels=own_pixels,
+                              max_frames=Batcher.frames_held(batch, Batcher.look_ahead(radius, frames),
                                                              info.width * info.height * 3, BUFFER_BYTES))
             for frame, faces in face_crops(path, chosen, crop_scale, model.preset.lr_size, model.preset.resolution,
                                            clock):
