@@ -9,6 +9,7 @@ the original face: mean distance, and the paired difference to the 8x8 target at
 detail (mean +- standard error).
 
     python scripts/own_pixels_offline.py --data SET --weights W -n 256 --face-px 10,14 --detail 0.2,0.4
+    python scripts/own_pixels_offline.py ... --source 2     # only LFW's test photos (the third folder of SET)
 
 One JSON line per face width and setting. The measure that decides the default is the real
 footage (``vidsr evaluate ... --own-pixels / --lowres-pixels``); this is the quick one.
@@ -37,12 +38,14 @@ def main() -> None:
     ap.add_argument("--face-px", default="10,14", help="comma-separated face widths in the frame, px")
     ap.add_argument("--detail", default="0.4", help="comma-separated shares of G's detail")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--source", type=int, default=None,
+                    help="only the test faces of this source folder of the set (0, 1, ...; each photo once)")
     args = ap.parse_args()
 
     model = FaceSR.load(args.weights)
     r, l = model.preset.resolution, model.preset.lr_size
     details = [float(v) for v in args.detail.split(",")]
-    x_h = test_faces(args.data, args.n, r)
+    x_h = test_faces(args.data, args.n, r, args.source)
     distance = identity_distance(x_h)
 
     for px in (float(v) for v in args.face_px.split(",")):

@@ -27,15 +27,22 @@ from vidsr.models.facesr import REFINE_LR, FaceSR
 from vidsr.models.lapsrn import bicubic
 
 
-def test_faces(data: str, n: int, resolution: int) -> torch.Tensor:
+def test_faces(data: str, n: int, resolution: int, source: int | None = None) -> torch.Tensor:
+    """The first ``n`` faces of the set's test split; with ``source`` (the index of a source
+    folder in the set, as `vidsr prepare` was given them), only that source's, each photo once
+    (the split holds a photo once per voice clip)."""
     ds = ShardDataset(data, "test", shuffle=False, with_audio=False, hr_size=resolution, epochs=1)
-    faces, seen = [], 0
-    for b in torch.utils.data.DataLoader(ds, batch_size=64):
-        faces.append(b["hr"])
-        seen += len(b["hr"])
-        if seen >= n:
+    faces, seen = [], set()
+    for item in ds:
+        if source is not None:
+            key = (item["identity"], item["video"])
+            if item["source"] != source or key in seen:
+                continue
+            seen.add(key)
+        faces.append(item["hr"])
+        if len(faces) == n:
             break
-    return torch.cat(faces)[:n]
+    return torch.stack(faces)
 
 
 def identity_distance(x_h: torch.Tensor):
