@@ -127,16 +127,24 @@ class SynthesisNetwork(nn.Module):
             self.to_rgbs.append(ToRGB(ch(r), w_dim))
 
     def forward(self, ws: torch.Tensor, noise_mode: str = "none") -> torch.Tensor:
+        return self.features(ws, noise_mode)[0]
+
+    def features(self, ws: torch.Tensor, noise_mode: str = "none") -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
+        """(the image, G's feature maps by resolution {4: [B, C, 4, 4], ..., R: [B, C, R, R]}):
+        each resolution's activations after its last styled convolution, as the fidelity path
+        (:mod:`vidsr.models.fidelity`) reads them."""
         x = self.const.expand(ws.shape[0], -1, -1, -1)
         x = self.conv1(x, ws[:, 0], noise_mode)
+        feats = {4: x}
         skip = self.to_rgb1(x, ws[:, 1], None)
         i = 1
         for up, conv, to_rgb in zip(self.convs[::2], self.convs[1::2], self.to_rgbs):
             x = up(x, ws[:, i], noise_mode)
             x = conv(x, ws[:, i + 1], noise_mode)
+            feats[x.shape[-1]] = x
             skip = to_rgb(x, ws[:, i + 2], skip)
             i += 2
-        return skip
+        return skip, feats
 
 
 class Generator(nn.Module):
@@ -159,3 +167,9 @@ class Generator(nn.Module):
         if truncation_psi != 1.0:
             ws = self.w_avg + truncation_psi * (ws - self.w_avg)
         return self.synthesis(ws, noise_mode)
+
+    def features(self, z: torch.Tensor) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
+        """G(z) with no noise and its feature maps by resolution (:meth:`SynthesisNetwork.features`)."""
+        if z.dim() == 2:
+            z = z[:, None, :].expand(-1, self.num_ws, -1)
+        return self.synthesis.features(self.mapping(z))

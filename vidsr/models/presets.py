@@ -38,6 +38,8 @@ class Preset:
     fusion_hidden: int
     ea_norm: str = "none"  # "batch": BatchNorm after E_a's inner convolutions (not in the paper's demo)
     eh_blocks: int = 0  # residual blocks E_h adds at each scale (0: the paper's demo layout)
+    fidelity_width: int = 64  # R (vidsr/models/fidelity.py): channels at its encoder's scales
+    fidelity_blocks: int = 4  # R: residual blocks of its encoder
     train: dict = field(default_factory=dict, compare=False)
 
     @property

@@ -20,6 +20,7 @@ STAGE_CLASSES = {
     "fusion": "vidsr.train.stages.fusion:FusionStage",
     "classifiers": "vidsr.train.stages.classifiers:ClassifiersStage",  # evaluation judges (section 4.3)
     "lapsrn": "vidsr.train.stages.lapsrn:LapSRNStage",  # the Table 2 baseline
+    "fidelity": "vidsr.train.stages.fidelity:FidelityStage",  # R, the fidelity path (needs the option init)
 }
 
 
