@@ -14,9 +14,13 @@ def export(
     out: Path = typer.Option(..., "-o", "--out", help="The model file to write (safetensors)."),
     fusion: str = typer.Option("fusion", "--fusion", help=f"Which fusion run: {', '.join(VARIANT_NAMES)}."),
     fp16: bool = typer.Option(True, "--fp16/--fp32", help="Store weights in half precision (half the size)."),
+    base: Path = typer.Option(None, "--base", help="Take G, E_l, E_a and F from this model file instead of the runs "
+                              "(a fidelity run trained on it adds R)."),
 ) -> None:
-    """Write the inference model of a run: G from generator, E_l from lowres, E_a and F from fusion."""
+    """Write the inference model of a run: G from generator, E_l from lowres, E_a and F from fusion
+    (or all four from --base), and R from the fidelity run where there is one."""
     from vidsr.train.export import export as run_export
 
-    path = run_export(runs, out, fusion=fusion, half=fp16, extra={"runs": str(runs), "fusion_run": fusion})
+    path = run_export(runs, out, fusion=fusion, half=fp16, base=base,
+                      extra={"runs": str(runs), "fusion_run": fusion, "base": str(base) if base else None})
     typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")

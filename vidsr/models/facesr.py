@@ -2,7 +2,9 @@
 
     z_l = E_l(x_l);  z_a = E_a(a);  z_f = z_l + F(z_l, z_a);  x = G(z_f)
 
-and, at inference, optionally a few steps that move G's styles until D of G's face comes nearer
+or, for a model with the fidelity path R (:mod:`vidsr.models.fidelity`), x = R(up(x_own), G's
+features for z_f), the face's own pixels giving the structure and G the detail; and, at
+inference, optionally a few steps that move G's styles until D of G's face comes nearer
 the input (:meth:`FaceSR.refine`; off by default), then a back-projection onto the input (:meth:`FaceSR.back_project`):
 x + s * up(x_l - D(x)), so that D of the face shown comes back towards x_l. With no voice, the
 output is G(E_l(x_l)) ("E_l only"). Voices may come from another video
@@ -20,9 +22,10 @@ from torch import nn
 from vidsr.errors import WeightsError
 from vidsr.imaging import downsample, upsample_bicubic
 from vidsr.models.encoders import AudioEncoder, LowResEncoder
+from vidsr.models.fidelity import FidelityNet
 from vidsr.models.fusion import Fusion
 from vidsr.models.generator import Generator
-from vidsr.models.io import load_networks, networks_in, read_preset, save_networks
+from vidsr.models.io import load_networks, networks_in, read_metadata, read_preset, save_networks
 from vidsr.models.presets import Preset
 
 # G's faces per call on the CPU: the activations of a bigger batch outgrow the caches (64 px
@@ -38,20 +41,29 @@ REFINE_LR = 0.1
 
 
 class FaceSR(nn.Module):
-    def __init__(self, preset: Preset, fusion_layers: int = 1):
+    def __init__(self, preset: Preset, fusion_layers: int = 1, fidelity: bool | None = None):
+        """``fidelity``: None, the paper's model (no R); True / False, with R reading G's
+        features or not (:class:`FidelityNet`'s ``prior``)."""
         super().__init__()
         self.preset = preset
         self.G = Generator(preset)
         self.E_l = LowResEncoder(preset)
         self.E_a = AudioEncoder(preset)
         self.F = Fusion(preset, layers=fusion_layers)
+        self.R = None if fidelity is None else FidelityNet(preset, prior=fidelity)
 
     @property
     def fusion_key(self) -> str:
         return "F" if self.F.layers == 1 else "F_3"
 
+    @property
+    def reads_pixels(self) -> bool:
+        """Whether every face drawn needs its input pixels (a model with R), whatever the drawing options."""
+        return self.R is not None
+
     def networks(self) -> dict[str, nn.Module]:
-        return {"G": self.G, "E_l": self.E_l, "E_a": self.E_a, self.fusion_key: self.F}
+        nets = {"G": self.G, "E_l": self.E_l, "E_a": self.E_a, self.fusion_key: self.F}
+        return nets if self.R is None else {**nets, "R": self.R}
 
     @classmethod
     def load(cls, path: str | Path, device: str | torch.device = "cpu") -> "FaceSR":
@@ -61,13 +73,16 @@ class FaceSR(nn.Module):
         if not {"G", "E_l", "E_a"} <= set(names) or not ({"F", "F_3"} & set(names)):
             raise WeightsError(f"{path} is not a complete vidsr model (it holds {', '.join(names)}; "
                                "a model needs G, E_l, E_a and F or F_3)")
-        model = cls(preset, fusion_layers=1 if "F" in names else 3)
+        fidelity = bool(read_metadata(path).get("fidelity_prior", True)) if "R" in names else None
+        model = cls(preset, fusion_layers=1 if "F" in names else 3, fidelity=fidelity)
         load_networks(path, model.networks())
         model.source = os.fspath(path)  # the file it came from (the report names it)
         # channels-last: oneDNN's convolutions run faster in it on the CPU (and on GPUs' tensor cores)
         return model.to(device, memory_format=torch.channels_last).eval().requires_grad_(False)
 
     def save(self, path: str | Path, extra: dict | None = None, half: bool = False) -> None:
+        if self.R is not None:
+            extra = {**(extra or {}), "fidelity_prior": self.R.prior}
         save_networks(path, self.networks(), self.preset, extra, dtype=torch.float16 if half else None)
 
     # -- the pipeline of Fig. 1 ---------------------------------------------------------
@@ -95,6 +110,15 @@ class FaceSR(nn.Module):
         if len(pieces) == 1:
             return self.G(z, noise_mode="none")
         return torch.cat([self.G(part, noise_mode="none") for part in pieces])
+
+    def restore(self, z: torch.Tensor, x_own: torch.Tensor) -> torch.Tensor:
+        """The fidelity path: R(up(x_own), G's features for z) [B,3,R,R]; x_own [B,3,n,n], any n up
+        to R (the face's own pixels); on the CPU in pieces of CPU_G_BATCH faces."""
+        out = []
+        for part, own in zip(self._pieces(z), self._pieces(x_own)):
+            feats = self.G.features(part)[1] if self.R.prior else None
+            out.append(self.R(self.R.zoom(own.to(part.dtype)), feats))
+        return torch.cat(out)
 
     def refine(self, z: torch.Tensor, x_l: torch.Tensor, steps: int, lr: float = REFINE_LR) -> torch.Tensor:
         """G's faces [B,3,R,R] for the codes z, their styles w = mapping(z) first moved by
@@ -148,8 +172,10 @@ class FaceSR(nn.Module):
         """The faces shown for the codes z, in float32: G's, refined toward x_l for ``refine``
         steps (:meth:`refine`), then back-projected onto it at strength ``back_project``, keeping
         the share ``detail`` of G's detail (:meth:`back_project`); x_l may be None when both
-        are 0 and ``detail`` 1."""
-        return self.back_project(self.refine(z, x_l, refine).float(), x_l, back_project, detail)
+        are 0 and ``detail`` 1 and the model has no R. With R (:meth:`restore`; ``refine`` then
+        does not apply), the back-projection and ``detail`` act on R's face as on G's."""
+        face = self.restore(z, x_l) if self.R is not None else self.refine(z, x_l, refine)
+        return self.back_project(face.float(), x_l, back_project, detail)
 
     def forward(self, x_l: torch.Tensor, spec: torch.Tensor | None = None, back_project: float = 0.0,
                 refine: int = 0, detail: float = 1.0) -> torch.Tensor:

@@ -177,7 +177,7 @@ class Batcher:
         for i in range(0, len(faces), self.batch):
             chunk = faces[i:i + self.batch]
             with self.clock("model"), torch.inference_mode(), self.autocast():
-                uses_input = self.back_project or self.refine or self.detail != 1
+                uses_input = self.back_project or self.refine or self.detail != 1 or self.model.reads_pixels
                 targets = self._target(chunk) if uses_input else None
                 images = self._draw(torch.stack([self._smoothed(f) for f in chunk]), targets)
                 raws = list(images)

@@ -2,22 +2,45 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from vidsr.errors import VidsrError
 from vidsr.models.facesr import FaceSR
 from vidsr.models.io import load_networks, networks_in, read_preset
 from vidsr.models.runs import weights_file
 
+FIDELITY_RUN = "fidelity"  # the run folder of the fidelity stage (R)
 
-def export(runs: str | Path, out: str | Path, fusion: str = "fusion", half: bool = True, extra: dict | None = None) -> Path:
-    """Collect a FaceSR model from a training run (G from generator, E_l from lowres, F and
-    the fine-tuned E_a from the ``fusion`` variant, :data:`vidsr.models.runs.VARIANTS`)
-    into one weights file."""
-    fusion_file = weights_file(runs, fusion)
-    preset = read_preset(fusion_file)
-    model = FaceSR(preset, fusion_layers=3 if "F_3" in networks_in(fusion_file) else 1)
-    load_networks(weights_file(runs, "generator"), {"G": model.G})
-    load_networks(weights_file(runs, "lowres"), {"E_l": model.E_l})
-    load_networks(fusion_file, {"E_a": model.E_a, model.fusion_key: model.F})
+
+def export(runs: str | Path, out: str | Path, fusion: str = "fusion", half: bool = True, extra: dict | None = None,
+           base: str | Path | None = None) -> Path:
+    """Collect a FaceSR model into one weights file: G from generator, E_l from lowres, F and
+    the fine-tuned E_a from the ``fusion`` variant (:data:`vidsr.models.runs.VARIANTS`), or all
+    four from the model file ``base``; and R from the fidelity run, where ``runs`` holds one
+    (it must have been trained on that same G, E_l, E_a and F: its option ``init``)."""
+    fidelity_file = weights_file(runs, FIDELITY_RUN)
+    prior = _fidelity_prior(fidelity_file) if fidelity_file.exists() else None
+    if base is not None:
+        preset = read_preset(base)
+        model = FaceSR(preset, fusion_layers=3 if "F_3" in networks_in(base) else 1, fidelity=prior)
+        load_networks(Path(base), {k: v for k, v in model.networks().items() if k != "R"})
+    else:
+        fusion_file = weights_file(runs, fusion)
+        preset = read_preset(fusion_file)
+        model = FaceSR(preset, fusion_layers=3 if "F_3" in networks_in(fusion_file) else 1, fidelity=prior)
+        load_networks(weights_file(runs, "generator"), {"G": model.G})
+        load_networks(weights_file(runs, "lowres"), {"E_l": model.E_l})
+        load_networks(fusion_file, {"E_a": model.E_a, model.fusion_key: model.F})
+    if model.R is not None:
+        load_networks(fidelity_file, {"R": model.R})
     model.save(out, extra, half=half)
     return Path(out)
+
+
+def _fidelity_prior(weights: Path) -> bool:
+    """Whether the fidelity run beside ``weights`` trained R on G's features (its options.json)."""
+    options = weights.parent / "options.json"
+    if not options.exists():
+        raise VidsrError(f"{weights.parent} has no options.json: not a fidelity run")
+    return bool(json.loads(options.read_text(encoding="utf-8"))["options"]["prior"])
