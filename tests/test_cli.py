@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -137,7 +138,22 @@ def test_every_command_has_the_same_runs_default():
 
     from vidsr.cli.export import export
     from vidsr.cli.train import train
-    from vidsr.models.runs import RUNS
+    from vidsr.models.runs import RUNS, default_runs
 
     for command in (train, export):
-        assert inspect.signature(command).parameters["runs"].default.default == RUNS == Path("runs"), command
+        assert inspect.signature(command).parameters["runs"].default.default == RUNS == default_runs(), command
+    repository = Path(__file__).resolve().parents[1]
+    assert "VIDSR_RUNS" in os.environ or repository not in RUNS.resolve().parents  # outside the repository by default
+
+
+def test_runs_live_outside_the_repository(monkeypatch, tmp_path):
+    from vidsr.models.runs import default_runs
+
+    monkeypatch.setenv("VIDSR_RUNS", str(tmp_path / "mine"))
+    assert default_runs() == tmp_path / "mine"
+    monkeypatch.delenv("VIDSR_RUNS")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert default_runs() == tmp_path / "data" / "vidsr" / "runs"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_runs() == tmp_path / "home" / ".local" / "share" / "vidsr" / "runs"
