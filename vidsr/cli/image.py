@@ -47,6 +47,9 @@ def image(
     from vidsr.imaging import save_png
     from vidsr.pipeline import enhance_face, expand_inputs, load_model, voice_code
 
+    from vidsr.pipeline.drawing import Drawing
+
+    drawing = Drawing.given(back_project=back_project, detail=detail, refine=refine, own_pixels=own_pixels)
     files = expand_inputs(faces, IMAGE_EXTENSIONS)
     if not files:
         raise VidsrError("no pictures found in the given inputs")
@@ -76,8 +79,7 @@ def image(
     console = Console()
     lines = [f"# vidsr image ({model.preset.resolution} px tiles)", ""]
     for (f, rgb), target in zip(pictures, targets):
-        strip, names = enhance_face(rgb, model, voice, **options.given(back_project=back_project, detail=detail, refine=refine,
-                                                                        own_pixels=own_pixels))
+        strip, names = enhance_face(rgb, model, voice, drawing)
         save_png(target, strip)
         console.print(f"{target}: {' | '.join(names)}", highlight=False)
         lines.append(f"- `{target.name}` from `{f}`: {' | '.join(names)}")

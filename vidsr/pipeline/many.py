@@ -16,7 +16,7 @@ from vidsr.errors import FolderBusyError, VidsrError
 from vidsr.pipeline.constants import VIDEO_EXTENSIONS
 from vidsr.pipeline.model import load_model, make_detector, model_device
 from vidsr.pipeline.options import check_options
-from vidsr.pipeline.video import enhance_video
+from vidsr.pipeline.video import enhance_checked
 
 
 def expand_inputs(inputs: Iterable[str | os.PathLike], extensions: tuple[str, ...] = VIDEO_EXTENSIONS) -> list[Path]:
@@ -67,7 +67,7 @@ def enhance_many(
     workers: int = 1,
     **options,
 ) -> list[dict]:
-    """:func:`enhance_video` for every video of ``inputs`` (files, folders, globs), each
+    """:func:`vidsr.pipeline.enhance_video` for every video of ``inputs`` (files, folders, globs), each
     into ``outdir/<stem>/``, with the model and the detector loaded once.
 
     A file whose report already exists is skipped (so an interrupted run resumes); a file
@@ -124,7 +124,7 @@ def _enhance_one(f: Path, folder: Path, model, detector, face_range, options: di
         result["message"] = "already done (its report exists)"
     else:
         try:
-            report = enhance_video(f, folder, model=model, detector=detector, face_range=face_range, **options)
+            report = enhance_checked(f, folder, model=model, detector=detector, face_range=face_range, **options)
         except FolderBusyError as e:  # another run is doing this file now: leave it alone
             result.update(status="failed", message=str(e), busy=True)
         except VidsrError as e:
