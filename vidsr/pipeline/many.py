@@ -80,8 +80,8 @@ def enhance_many(
 
     ``workers`` > 1: that many processes, each with the model and the detector loaded once
     and this process's threads shared among them, take the videos one at a time (on 2 CPU
-    cores, two one-thread workers measured 0-14 % faster than one two-thread process: README,
-    Benchmarks); the model is loaded here too, first, so that bad weights fail as one error; the
+    cores, two one-thread workers measured 0-14 % faster than one two-thread process:
+    research/benchmarks.md); the model is loaded here too, first, so that bad weights fail as one error; the
     ``progress`` and ``warn`` callbacks are then not called (warnings are in each result's
     message) and ``on_file`` only as each video is done.
     """

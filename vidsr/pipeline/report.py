@@ -76,7 +76,7 @@ def run_settings(*, mode: str, voice_source: str | None, voice_to, scale: float,
 def video_report(*, path: str, info, model, selection, outputs: dict, track_videos: dict, settings: dict, voice,
                  voice_frames: dict, stretches, speech, flicker: dict, frames: int, frames_read: int, clock: Clock,
                  seconds: float, warnings: list[str]) -> dict:
-    """The report of one video (see README, "Enhancing videos"). ``outputs``: the overlay's
+    """The report of one video (docs/enhancing.md says what it holds). ``outputs``: the overlay's
     name, if written; ``track_videos``: track id -> the name of its video; ``frames``: the
     frames pass 2 wrote (``frames_read``: those pass 1 read); ``seconds``: the run's."""
     source = getattr(model, "source", None)
