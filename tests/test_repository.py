@@ -54,3 +54,14 @@ def test_gitignore_keeps_checkpoints_out():
     assert sorted(r.stdout.split()) == sorted(paths), r.stdout + r.stderr
     r = subprocess.run(["git", "check-ignore", "--no-index", "weights/vidsr-cpu.safetensors"], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 1, "the released model must not be ignored"
+
+
+def test_the_package_names_no_model_candidate_session_or_date():
+    """vidsr/ speaks of what the tool does today: measured facts, pointing at research/, never a
+    candidate's name (vN, vTD1-ridge, ...), a session or a date."""
+    names = re.compile(r"\bv[A-Z][A-Z0-9]{0,3}(-[a-z0-9]+)?\b|\b[Ss]ession \d+|\b20\d\d-[01]\d(-[0-3]\d)?\b")
+    found = [f"{path.relative_to(ROOT)}:{i}: {m.group(0)}"
+             for path in sorted((ROOT / "vidsr").rglob("*")) if path.suffix in (".py", ".json")
+             for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) for m in names.finditer(line)]
+    assert not found, "\n".join(found)
+    assert names.search("the default model vN") and names.search("session 23") and names.search("until 2026-12-05")

@@ -16,7 +16,7 @@ from vidsr.errors import FolderBusyError, VidsrError
 from vidsr.pipeline.constants import VIDEO_EXTENSIONS
 from vidsr.pipeline.model import load_model, make_detector, model_device
 from vidsr.pipeline.options import check_options
-from vidsr.pipeline.video import enhance_checked
+from vidsr.pipeline.video import enhance_checked, probe_video
 
 
 def expand_inputs(inputs: Iterable[str | os.PathLike], extensions: tuple[str, ...] = VIDEO_EXTENSIONS) -> list[Path]:
@@ -71,7 +71,9 @@ def enhance_many(
     into ``outdir/<stem>/``, with the model and the detector loaded once.
 
     A file whose report already exists is skipped (so an interrupted run resumes); a file
-    that fails (:class:`VidsrError`) is reported and the others go on. ``on_file(i, n,
+    that fails (:class:`VidsrError`) is reported and the others go on. A single video that
+    is not a readable one (missing, empty, another kind of file) raises MediaError instead,
+    before anything is written. ``on_file(i, n,
     path, result)`` is called before (result None) and after each file. Returns one dict
     per file: input, folder, status ("ok", "no faces", "skipped", "failed"), message,
     tracks, frames, seconds, report (the report's path), faces (per enhanced track: id,
@@ -97,6 +99,8 @@ def enhance_many(
     if not files:
         raise VidsrError("no videos found in the given inputs")
     jobs = list(zip(files, _output_folders(files, outdir)))
+    if len(jobs) == 1 and not (jobs[0][1] / f"{files[0].stem}.report.json").exists():
+        probe_video(files[0])  # a lone bad video is bad input: one error, before anything is loaded or written
     model = load_model(weights, device)  # with workers too: bad weights fail here, as one error
     if workers > 1 and len(jobs) > 1:
         del model

@@ -13,8 +13,9 @@ from vidsr.pipeline.drawing import DEFAULT, Drawing
 
 
 def default_face_range(lr_size: int) -> tuple[float, float]:
-    """The faces replaced by default: any detected face up to 2x the model's input (16 px for
-    an 8 px input). A bigger face shrunk to l x l would lose more detail than G puts back."""
+    """The faces replaced by default, (1, 2l): every face found (the detector looks from 8 px)
+    up to twice the model's input (1:16 for an 8 px input). A bigger face shrunk to l x l would
+    lose more detail than G puts back."""
     return (1.0, 2.0 * lr_size)
 
 

@@ -215,14 +215,24 @@ def enhance_into(
     return report
 
 
+def probe_video(path: str | os.PathLike):
+    """The :func:`vidsr.media.probe` of ``path``; MediaError for anything that is not a
+    readable video with a frame rate (missing, empty, another kind of file)."""
+    from vidsr.media import probe
+    from vidsr.media.probe import check_readable
+
+    if os.path.getsize(check_readable(path)) == 0:
+        raise MediaError(f"'{os.fspath(path)}' is empty (0 bytes), not a video")
+    info = probe(path)
+    if info.fps <= 0:
+        raise MediaError(f"'{os.fspath(path)}' has no frame rate")
+    return info
+
+
 def check_input(path: str, outdir: Path, scale: float | None, mode: str):
     """The :func:`vidsr.media.probe` of the video at ``path``, once it is known to be one
     this run can enhance into ``outdir`` (MediaError, VidsrError otherwise)."""
-    from vidsr.media import probe
-
-    info = probe(path)  # MediaError for anything that is not a readable video
-    if info.fps <= 0:
-        raise MediaError(f"'{path}' has no frame rate")
+    info = probe_video(path)
     if scale is not None and mode != "tracks" and max(info.width, info.height) * scale > MAX_ENCODE:
         raise VidsrError(f"--scale {scale:g} would make {round(info.width * scale)}x{round(info.height * scale)} "
                          f"frames of '{path}'; H.264 allows at most {MAX_ENCODE} px a side (the default scale "
