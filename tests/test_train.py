@@ -274,7 +274,7 @@ def test_fusion_voice_only_never_sees_the_picture(tiny_set, tmp_path):
         assert not f.net[0].weight[:, :k].any() and f.net[0].weight[:, k:].abs().sum() > 0
         z_a = torch.randn(3, *p.latent_shape)
         assert torch.equal(f.residual(torch.randn(3, *p.latent_shape), z_a), f.residual(torch.zeros(3, *p.latent_shape), z_a))
-    # F's picture term fitted in closed form (scripts/fit_picture_term.py) on the exported voice-only model:
+    # F's picture term fitted in closed form (research/scripts/fit_picture_term.py, over vidsr.train.picture_fit) on the exported voice-only model:
     # F's z_l weights and bias are the fit's, its voice weights and every other network untouched.
     from vidsr.train.export import export
     from vidsr.train.picture_fit import fit_picture_term

@@ -15,6 +15,7 @@ from vidsr.errors import VidsrError
 from vidsr.media import SAMPLE_RATE, AudioStream, load_audio, run_ffmpeg, save_wav
 from vidsr.media.synth import shrunk_face_clip, side_by_side_clip
 from vidsr.pipeline import enhance_video
+from vidsr.pipeline.drawing import DEFAULT, Drawing
 from vidsr.pipeline.options import check_options, parse_voice_to
 from vidsr.pipeline.speakers import split_long
 from vidsr.pipeline.voice import speech_windows
@@ -81,8 +82,8 @@ def two_faces(tmp_path_factory):
     return path
 
 
-def run(path, out, model, detector, **options):
-    return enhance_video(path, out, model=model, detector=detector, mode="tracks", smooth=0, detect_every=10,
+def run(path, out, model, detector, drawing=Drawing(smooth=0), **options):
+    return enhance_video(path, out, model=model, detector=detector, mode="tracks", drawing=drawing, detect_every=10,
                          warn=lambda m: None, **options)
 
 
@@ -130,10 +131,11 @@ def test_voice_to_all_is_the_window_around_every_frame(two_faces, model, detecto
     does with --frames 1)."""
     from vidsr.audio import AudioWindows
     from vidsr.imaging import to_uint8
-    from vidsr.pipeline.constants import AUDIO_HOP, BACK_PROJECT, DETAIL
+    from vidsr.pipeline.constants import AUDIO_HOP
 
     faces = []
-    report = run(two_faces, tmp_path / "all", model, detector, voice_to="all", on_face=faces.append, frames=1)
+    report = run(two_faces, tmp_path / "all", model, detector, voice_to="all", on_face=faces.append,
+                 drawing=Drawing(smooth=0, frames=1))
     assert all(t["voice_frames"] == t["frames"] for t in report["tracks"] if t["enhanced"])
     assert report["voice"]["stretches"] is None
     windows = AudioWindows(load_audio(two_faces), hop=AUDIO_HOP)
@@ -143,7 +145,7 @@ def test_voice_to_all_is_the_window_around_every_frame(two_faces, model, detecto
         z_a = model.encode_audio(windows.spectrograms([f.time for f in sample]))
         fused = model.generate(model.fuse(model.encode_lowres(x_l), z_a))
         own = [torch.from_numpy(np.stack([f.own])).permute(0, 3, 1, 2).float() / 127.5 - 1 for f in sample]
-        expected = [to_uint8(model.back_project(fused[i:i + 1], own[i], BACK_PROJECT, DETAIL))[0]
+        expected = [to_uint8(model.back_project(fused[i:i + 1], own[i], DEFAULT.back_project, DEFAULT.detail))[0]
                     for i in range(len(sample))]
     for f, image in zip(sample, expected):
         assert np.abs(f.image.astype(int) - np.asarray(image).astype(int)).max() <= 1

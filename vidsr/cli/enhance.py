@@ -12,6 +12,8 @@ import typer
 from vidsr.cli import options
 from vidsr.faces import DETECT_EVERY
 from vidsr.files import write_text
+from vidsr.pipeline.constants import BATCH
+from vidsr.pipeline.drawing import DEFAULT as DEFAULT_DRAWING
 
 
 def parse_face_range(text: str | None) -> tuple[float, float] | None:
@@ -81,82 +83,117 @@ def write_summary(out: Path, results: list[dict]) -> list[dict]:
     return merged
 
 
+OUTPUT, VOICE, FACES, DRAWING, MODEL, SPEED = ("Output", "Voice", "Which faces", "How faces are drawn", "Model",
+                                               "Performance")
+D = DEFAULT_DRAWING
+
+
 def enhance(
     inputs: List[Path] = typer.Argument(..., help="Videos, folders of videos, or glob patterns ('clips/*.mp4')."),
-    out: Path = typer.Option(Path("enhanced"), "-o", "--out", help="Output folder: one subfolder per video."),
-    weights: Optional[Path] = typer.Option(None, "--weights", help="Model weights (default: the shipped CPU model)."),
-    mode: str = typer.Option("both", "--mode", help="both | overlay (the whole video) | tracks (one video per face)."),
-    audio: Optional[Path] = typer.Option(None, "--audio", help="Take the voice from this sound or video file instead (mixing, Fig. 1b)."),
-    no_audio: bool = typer.Option(False, "--no-audio", help="Ignore the sound: enhance from the picture alone (E_l only)."),
-    voice_to: str = typer.Option("auto", "--voice-to", help="Who hears the video's speech: auto (each stretch of speech to the face whose mouth follows it, or no one) | all (every face hears the 4 s around its frame) | a track id."),
-    scale: Optional[float] = typer.Option(None, "--scale", callback=options.above_zero, help="Enlarge the overlay's frames this much (default: so faces show the model's output size, within 1920x1080)."),
-    inset: bool = typer.Option(False, "--inset", help="Review mode: draw each enhanced face enlarged beside its box instead of replacing it."),
-    compare: bool = typer.Option(False, "--compare", help="Face videos show the low-res input beside the result."),
-    face_range: Optional[str] = typer.Option(None, "--face-range", help="Replace faces MIN:MAX px wide (default 1:16, i.e. up to twice the model's 8 px input)."),
-    smooth: float = typer.Option(0.4, "--smooth", min=0, help="Seconds over which each face's latent code is averaged (0: off)."),
-    back_project: Optional[float] = typer.Option(None, "--back-project", min=0, max=1, help="How much of each face's own low-res input is put back into the output: out + s * up(x_l - D(out)) (default 1: the input's low frequencies put back whole; 0: G's face as it is)."),
-    detail: Optional[float] = typer.Option(None, "--detail", min=0, max=1, help="The share of G's own detail kept in each face, beside the input's low frequencies (default 0.4, measured nearer the person on real footage; 1: all of it, sharper, the voice has more say; 0: bicubic from the input; docs/detail)."),
-    frames: Optional[int] = typer.Option(None, "--frames", min=1, help="Back-project each face onto the mean of its track's low-res inputs over this many frames around it (odd; default 11; 1: its own)."),
-    refine: Optional[int] = typer.Option(None, "--refine", min=0, help="Steps that move each face's latent styles until its downsampled output matches the low-res input, before the back-projection (default 0: off, the encoders' code as it is; each step costs about 4x the generator's pass; docs/refine)."),
-    own_pixels: Optional[bool] = typer.Option(None, "--own-pixels/--lowres-pixels", help="Back-project each face onto its own pixels, cut at the face's own size (default), or onto the 8x8 input the model reads (a face wider than 8 px then loses what it shows; docs/own-pixels)."),
-    detect_every: int = typer.Option(DETECT_EVERY, "--detect-every", min=1, help="Run the face detector every N frames; follow faces in between."),
-    device: str = typer.Option("auto", "--device", callback=options.device, help="auto | cpu | cuda (auto: a GPU if there is one)."),
-    half: bool = typer.Option(False, "--half", help="Run the model in bf16/fp16 (faster on GPUs)."),
-    batch: int = typer.Option(64, "--batch", min=1, help="Faces per model call."),
-    raw_flicker: bool = typer.Option(False, "--raw-flicker", help="Also measure the flicker of G's unsmoothed output for the report (G runs on half as many faces again)."),
-    workers: int = typer.Option(1, "--workers", min=1, help="Processes taking the videos one at a time, the threads shared among them (archives; on 2 cores, 2 workers measured 0-14 % faster than 1)."),
+    out: Path = typer.Option(Path("enhanced"), "-o", "--out", metavar="FOLDER", rich_help_panel=OUTPUT, show_default=True,
+                             help="Output folder: one subfolder per video."),
+    mode: str = typer.Option("both", "--mode", metavar="MODE", rich_help_panel=OUTPUT, show_default=True,
+                             help="both | overlay (the whole video) | tracks (one video per face)."),
+    scale: Optional[float] = typer.Option(None, "--scale", metavar="FACTOR", callback=options.above_zero, rich_help_panel=OUTPUT,
+                                          show_default="faces at the model's 64 px, within 1920x1080",
+                                          help="Enlarge the whole video's frames this much."),
+    inset: bool = typer.Option(False, "--inset/--replace", rich_help_panel=OUTPUT, show_default=True,
+                               help="Draw each recovered face enlarged beside its box (to review), or replace the face."),
+    compare: bool = typer.Option(False, "--compare/--no-compare", rich_help_panel=OUTPUT, show_default=True,
+                                 help="Show the tiny input beside the result in each face's video."),
+    raw_flicker: bool = typer.Option(False, "--raw-flicker/--no-raw-flicker", rich_help_panel=OUTPUT, show_default=True,
+                                     help="Also measure, for the report, how much the faces would flicker without the "
+                                          "smoothing (costs half as much model time again)."),
+    audio: Optional[Path] = typer.Option(None, "--audio", metavar="FILE", rich_help_panel=VOICE, show_default="the video's own sound",
+                                         help="Take the voice from this sound or video file instead, for every face."),
+    no_audio: bool = typer.Option(False, "--no-audio/--with-audio", rich_help_panel=VOICE, show_default=True,
+                                  help="Ignore the sound: recover faces from the picture alone."),
+    voice_to: str = typer.Option("auto", "--voice-to", metavar="WHO", rich_help_panel=VOICE, show_default=True,
+                                 help="Who hears the speech: auto (each stretch of speech goes to the face whose mouth "
+                                      "moves with it, or to no one) | all (every face hears the 4 s around it) | a track id."),
+    face_range: Optional[str] = typer.Option(None, "--face-range", metavar="MIN:MAX", rich_help_panel=FACES,
+                                             show_default="1:16",
+                                             help="Replace the faces this many pixels wide: by default every face found "
+                                                  "(the detector looks from 8 px) up to twice the model's 8 px input. "
+                                                  "A MIN of 4-7 also makes it look for faces that small (slower)."),
+    detect_every: int = typer.Option(DETECT_EVERY, "--detect-every", min=1, metavar="N", rich_help_panel=FACES, show_default=True,
+                                     help="Look for new faces every N frames; follow the known ones in between."),
+    smooth: float = typer.Option(D.smooth, "--smooth", min=0, metavar="SECONDS", rich_help_panel=DRAWING, show_default=True,
+                                 help="Seconds over which each face is averaged along its track, against flicker (0: off)."),
+    back_project: float = typer.Option(D.back_project, "--back-project", min=0, max=1, metavar="0-1", rich_help_panel=DRAWING,
+                                       show_default=True,
+                                       help="How much of the footage's own coarse shape and colour is put back into "
+                                            "each face (1: all of it; 0: the model's face as it is)."),
+    detail: float = typer.Option(D.detail, "--detail", min=0, max=1, metavar="0-1", rich_help_panel=DRAWING, show_default=True,
+                                 help="The share of the model's fine detail kept (1: all, sharper, the voice has more "
+                                      "say; 0: a plain zoom of the footage)."),
+    frames: int = typer.Option(D.frames, "--frames", min=1, metavar="ODD", rich_help_panel=DRAWING, show_default=True,
+                               help="Take that shape and colour from this many frames around each face (odd; 1: its own)."),
+    own_pixels: bool = typer.Option(D.own_pixels, "--own-pixels/--lowres-pixels", rich_help_panel=DRAWING,
+                                    show_default=True,
+                                    help="Take them from every pixel the footage has of the face, or from the 8x8 the "
+                                         "model reads."),
+    refine: int = typer.Option(D.refine, "--refine", min=0, metavar="STEPS", rich_help_panel=DRAWING, show_default=True,
+                               help="Steps that nudge each face until it matches the footage when shrunk "
+                                    "(0: off; each step costs about 4x the drawing)."),
+    weights: Optional[Path] = typer.Option(None, "--weights", metavar="FILE", rich_help_panel=MODEL, show_default="the shipped model",
+                                           help="The model file."),
+    device: str = typer.Option("auto", "--device", metavar="DEVICE", callback=options.device, rich_help_panel=MODEL, show_default=True,
+                               help="auto (a GPU if there is one) | cpu | cuda."),
+    half: bool = typer.Option(False, "--half/--full", rich_help_panel=MODEL, show_default=True,
+                              help="Run the model in half precision (faster on GPUs)."),
+    batch: int = typer.Option(BATCH, "--batch", min=1, metavar="FACES", rich_help_panel=SPEED, show_default=True,
+                              help="Faces per model call."),
+    workers: int = typer.Option(1, "--workers", min=1, metavar="N", rich_help_panel=SPEED, show_default=True,
+                                help="Processes that take the videos one at a time, sharing the CPU threads "
+                                     "(for archives on machines with many cores)."),
 ) -> None:
     """Recover the tiny faces (about 8-16 px) in videos by fusing the picture with the voice."""
     from rich.console import Console
     from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
+    from vidsr.cli.progress import VideoBars
     from vidsr.errors import VidsrError
     from vidsr.media.probe import check_readable
     from vidsr.pipeline import enhance_many
+    from vidsr.pipeline.drawing import Drawing
     from vidsr.pipeline.options import parse_voice_to
 
     voice_to = parse_voice_to(voice_to)
+    drawing = Drawing(smooth=smooth, refine=refine, back_project=back_project, detail=detail, frames=frames,
+                      own_pixels=own_pixels)
     if audio is not None and no_audio:
         raise VidsrError("--audio and --no-audio contradict each other")
     if audio is not None:
         check_readable(audio)
     err = Console(stderr=True)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=True) as bar:
-        overall = bar.add_task("[bold]videos", total=None)
-        current = bar.add_task("", total=None, visible=False)
-        name, done = [""], [0]
-
+    bars = VideoBars(err)
+    try:
         def on_file(i: int, n: int, path: Path, result: dict | None) -> None:
             if result is None:
-                name[0] = escape(path.name)
-                bar.update(overall, total=n, completed=done[0])
-                bar.update(current, description=name[0], completed=0, total=None, visible=True)
+                bars.file_started(i, n, escape(path.name))
                 return
-            done[0] += 1
-            bar.update(overall, total=n, completed=done[0])
+            bars.file_done(n)
             if result["status"] == "failed":
                 message = result["message"]
                 if str(path) not in message:
                     message = f"{path}: {message}"
-                bar.console.print(f"vidsr: error: {escape(message)}", highlight=False, soft_wrap=True)
+                bars.print(f"vidsr: error: {escape(message)}")
             elif workers > 1 and result["status"] != "skipped" and result["message"]:
                 warn(f"{path}: {result['message']}")  # a worker's warnings come with its result
 
-        def progress(stage: str, done: int, total: int) -> None:
-            bar.update(current, description=f"{stage} {name[0]}", completed=done, total=total)
-
         def warn(message: str) -> None:
-            bar.console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
+            bars.print(f"[yellow]warning:[/] {escape(message)}")
 
         results = enhance_many(
             inputs, out, on_file=on_file, weights=weights, device=device, face_range=parse_face_range(face_range),
             mode=mode, audio=audio, use_audio=not no_audio, voice_to=voice_to, scale=scale, inset=inset, compare=compare,
-            smooth=smooth, detect_every=detect_every, half=half, batch=batch, progress=progress, warn=warn,
-            workers=workers, raw_flicker=raw_flicker, **options.given(back_project=back_project, detail=detail, frames=frames, refine=refine, own_pixels=own_pixels),
+            drawing=drawing, detect_every=detect_every, half=half, batch=batch, progress=bars.progress, warn=warn,
+            workers=workers, raw_flicker=raw_flicker,
         )
+    finally:
+        bars.stop()
 
     table = Table(title=f"vidsr enhance -> {out}")
     for name, justify in (("file", "left"), ("tracks", "right"), ("frames", "right"), ("status", "left"), ("seconds", "right")):

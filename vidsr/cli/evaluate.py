@@ -64,6 +64,9 @@ def evaluate(
     batch: int = typer.Option(32, "--batch", min=1, help="Faces per batch."),
     device: str = typer.Option("auto", "--device", callback=options.device, help="auto, cpu, cuda, cuda:1 ..."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads for torch."),
+    compare: Optional[List[str]] = typer.Option(None, "--compare", metavar="NAME=REPORT.json[,...]",
+                                                help="Compare real-footage reports instead: paired per-clip differences "
+                                                     "of the identity distance (repeat; reports joined by commas are pooled)."),
 ) -> None:
     """Score a model as in the paper: gender/identity accuracy of its faces, PSNR/SSIM against
     bicubic and LapSRN, and how often a voice of the other gender changes the face's gender.
@@ -73,6 +76,11 @@ def evaluate(
     voice and a voice of the other gender, judged against the original faces by pretrained
     gender and face-descriptor judges (pip install -e ".[eval]"), beside bicubic.
     """
+    if compare:
+        from vidsr.eval.compare import compare_table
+
+        typer.echo(compare_table(compare), nl=False)
+        return
     import torch
 
     from vidsr.errors import VidsrError
@@ -86,6 +94,7 @@ def evaluate(
 
     if footage or lfw is not None:
         from vidsr.eval.footage import evaluate_footage
+        from vidsr.pipeline.drawing import Drawing
 
         if data is not None:
             raise VidsrError("give either --data (the paper's tables) or --footage / --lfw (real footage), not both")
@@ -93,8 +102,8 @@ def evaluate(
             report = evaluate_footage(out, footage=footage or [], lfw=lfw, voices=voices, weights=weights,
                                       face_px=face_px, every=every, limit=40 if limit is None else limit, skip=lfw_skip,
                                       seconds=seconds, frame=_frame_size(frame), crop_scale=crop_scale, strips=strips,
-                                      **options.given(back_project=back_project, detail=detail, frames=frames, refine=refine,
-                                                    smooth=smooth, own_pixels=own_pixels),
+                                      drawing=Drawing.given(back_project=back_project, detail=detail, frames=frames,
+                                                            refine=refine, smooth=smooth, own_pixels=own_pixels),
                                       device=device, keep_clips=keep_clips, progress=progress)
         s = report["summary"]["all"]
         typer.echo(f"wrote {Path(out) / 'report.md'} ({s['clips']} clips, {s['frames']} frames judged, "

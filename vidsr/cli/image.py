@@ -10,6 +10,7 @@ import typer
 
 from vidsr.cli import options
 from vidsr.media.suffixes import IMAGE_SUFFIXES as IMAGE_EXTENSIONS
+from vidsr.pipeline.drawing import DEFAULT as DEFAULT_DRAWING
 
 
 def read_picture(path: Path):
@@ -31,10 +32,16 @@ def image(
     out: Optional[Path] = typer.Option(None, "-o", "--out", help="Output PNG for one picture, output folder for several (default: FACE.vidsr.png / vidsr-images)."),
     weights: Optional[Path] = typer.Option(None, "--weights", help="Model weights (default: the shipped CPU model)."),
     device: str = typer.Option("auto", "--device", callback=options.device, help="auto | cpu | cuda."),
-    back_project: Optional[float] = typer.Option(None, "--back-project", min=0, max=1, help="As vidsr enhance's: how much of the low-res input is put back into each face (default 1; 0: G's face as it is)."),
-    detail: Optional[float] = typer.Option(None, "--detail", min=0, max=1, help="As vidsr enhance's: the share of G's own detail kept in each face (default 0.4; 1: all of it)."),
-    refine: Optional[int] = typer.Option(None, "--refine", min=0, help="As vidsr enhance's: steps that move each face's styles toward its low-res input first (default 0: off)."),
-    own_pixels: Optional[bool] = typer.Option(None, "--own-pixels/--lowres-pixels", help="As vidsr enhance's: back-project a tiny face onto its own pixels (default) or onto the 8x8 input."),
+    back_project: float = typer.Option(DEFAULT_DRAWING.back_project, "--back-project", min=0, max=1, metavar="0-1",
+                                       show_default=True, help="As vidsr enhance's: how much of the picture's own coarse "
+                                                               "shape and colour is put back (0: the model's face as it is)."),
+    detail: float = typer.Option(DEFAULT_DRAWING.detail, "--detail", min=0, max=1, metavar="0-1", show_default=True,
+                                 help="As vidsr enhance's: the share of the model's fine detail kept (1: all of it)."),
+    refine: int = typer.Option(DEFAULT_DRAWING.refine, "--refine", min=0, metavar="STEPS", show_default=True,
+                               help="As vidsr enhance's: steps that nudge each face until it matches the picture (0: off)."),
+    own_pixels: bool = typer.Option(DEFAULT_DRAWING.own_pixels, "--own-pixels/--lowres-pixels", show_default=True,
+                                    help="As vidsr enhance's: take them from every pixel of a tiny face, or from the 8x8 "
+                                         "the model reads."),
 ) -> None:
     """Super-resolve face pictures: a high-res face is first reduced to the model's 8x8 input
     and shown as a strip of high-res, low-res, E_l only and fused (with --audio) tiles; a
@@ -47,6 +54,9 @@ def image(
     from vidsr.imaging import save_png
     from vidsr.pipeline import enhance_face, expand_inputs, load_model, voice_code
 
+    from vidsr.pipeline.drawing import Drawing
+
+    drawing = Drawing(back_project=back_project, detail=detail, refine=refine, own_pixels=own_pixels)
     files = expand_inputs(faces, IMAGE_EXTENSIONS)
     if not files:
         raise VidsrError("no pictures found in the given inputs")
@@ -76,8 +86,7 @@ def image(
     console = Console()
     lines = [f"# vidsr image ({model.preset.resolution} px tiles)", ""]
     for (f, rgb), target in zip(pictures, targets):
-        strip, names = enhance_face(rgb, model, voice, **options.given(back_project=back_project, detail=detail, refine=refine,
-                                                                        own_pixels=own_pixels))
+        strip, names = enhance_face(rgb, model, voice, drawing)
         save_png(target, strip)
         console.print(f"{target}: {' | '.join(names)}", highlight=False)
         lines.append(f"- `{target.name}` from `{f}`: {' | '.join(names)}")

@@ -53,3 +53,56 @@ def print_tables(title: str, tables: list[tuple[str, list[str], list[list]]], li
         console.print(table)
     for line in lines:
         console.print(line)
+
+
+PHASES = ("tracking", "enhancing")  # the two passes over a video (vidsr.pipeline.video.Progress)
+
+
+def phase_share(stage: str, done: int, total: int) -> float:
+    """How far through its video a file is, 0-1, with each pass counted as half: so one bar
+    (and one clock, one time remaining) runs from the first frame tracked to the last written."""
+    part = done / total if total else 0.0
+    return (PHASES.index(stage) + min(1.0, part)) / len(PHASES) if stage in PHASES else part
+
+
+class VideoBars:
+    """`vidsr enhance`'s display on stderr: the current file and all files, each with its elapsed
+    and remaining time. Started at the first file (a run that fails before it draws nothing);
+    the file's bar is reset at every new file, so its clock starts again and never stops
+    between the two passes."""
+
+    def __init__(self, console):
+        from rich.progress import (BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
+
+        self.bars = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                             TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(), console=console,
+                             transient=True)
+        self.console, self.started, self.done, self.n, self.name = console, False, 0, 0, ""
+        self.overall = self.bars.add_task("[bold]all videos", total=1.0, start=False)
+        self.current = self.bars.add_task("", total=1.0, visible=False, start=False)
+
+    def file_started(self, i: int, n: int, name: str) -> None:
+        if not self.started:
+            self.bars.start()
+            self.bars.start_task(self.overall)
+            self.started = True
+        self.n, self.name = n, name
+        self.bars.update(self.overall, description=f"[bold]all videos ({i + 1}/{n})", total=n, completed=self.done)
+        self.bars.reset(self.current, total=1.0, completed=0, description=f"starting {name}", visible=True)
+
+    def file_done(self, n: int) -> None:
+        self.done += 1
+        self.bars.update(self.overall, total=n, completed=self.done)
+
+    def progress(self, stage: str, done: int, total: int) -> None:
+        share = phase_share(stage, done, total)
+        self.bars.update(self.current, description=f"{stage} {self.name}", completed=share)
+        self.bars.update(self.overall, completed=self.done + share)
+
+    def print(self, text: str) -> None:
+        (self.bars.console if self.started else self.console).print(text, highlight=False, soft_wrap=True)
+
+    def stop(self) -> None:
+        if self.started:
+            self.bars.stop()

@@ -19,7 +19,7 @@ frame. :func:`degrade_face` makes a training input that way from a clean high-re
    chroma: the proxy for H.264's block compression);
 4. the detector box is jittered as the detector jitters on tiny faces: its centre moves by
    :data:`SHIFT_SIGMA` and its width by :data:`SCALE_SIGMA` (log) box widths (measured by
-   ``scripts/measure_framing.py``: the box found on LFW faces shrunk to 8-16 px against the
+   ``research/scripts/measure_framing.py``: the box found on LFW faces shrunk to 8-16 px against the
    full-size box; per axis std 0.05 of the box in x and in width, interquartile ranges of
    +-0.02-0.04 in y with a few outliers);
 5. the input is cut out exactly as the pipeline cuts it from a video frame:

@@ -5,7 +5,7 @@ gender male/female/empty). The identity is the person, so a person with several 
 real identity labels.
 
 The photos are aligned, so one fixed crop frames every face alike. Measured with the
-project's detector (``python scripts/measure_framing.py``: MTCNN on 50 random LFW photos, the
+project's detector (``python research/scripts/measure_framing.py``: MTCNN on 50 random LFW photos, the
 largest face of each), the box is 93.3 px wide (interquartile range 89-98) with its centre
 at (125.4, 126.1) (IQR 120-131, 124-129): :data:`LFW_BOX`. LFW is cut with the pipeline's
 own rule around that box, :func:`vidsr.faces.crop.training_crop_box`, so a photo is framed

@@ -12,7 +12,7 @@ more pieces (photos, videos, or the clips of one video), alternates between D1 a
 hashed order from a hashed side (:func:`alternate`); a single piece goes to D1 or D2 by
 :func:`split_of`.
 
-Until 2026-12 the order and side of :func:`alternate` came from CRC-32 of the same names. The
+In sets made by earlier versions the order and side of :func:`alternate` came from CRC-32 of the same names. The
 test people were never decided by it, so the held-out test split of every set is the same
 (G was trained on the others: ``tests/test_data.py`` pins known test members); only which
 of a person's several pieces go to D1 and which to D2 changed (LFW people with several photos,

@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from vidsr.errors import VidsrError
-from vidsr.pipeline.constants import BACK_PROJECT, DEFAULT_SMOOTH, DETAIL, FRAMES, OWN_PIXELS, REFINE
+from vidsr.pipeline.drawing import DEFAULT, Drawing
 
 GENDERS = {"male": 0, "m": 0, "female": 1, "f": 1}
 GENDER_NAMES = ("male", "female")
@@ -345,8 +345,7 @@ def centre_view(images: np.ndarray, fraction: float) -> np.ndarray:
 
 
 def run_clip(clip: Clip, model, detector: RememberingDetector, work: Path, *, every: int, crop_scale: float,
-             judges: tuple, back_project: float, frames: int, refine: int, smooth: float, detail: float,
-             own_pixels: bool = OWN_PIXELS, gallery: tuple | None = None,
+             judges: tuple, drawing: Drawing = DEFAULT, gallery: tuple | None = None,
              progress=None) -> dict:
     """The pipeline's three runs on ``clip`` and the judged frames (module steps 2 and 3);
     with ``gallery`` (:func:`embed_gallery`) and a person in it, each frame's rank-1 too."""
@@ -377,8 +376,7 @@ def run_clip(clip: Clip, model, detector: RememberingDetector, work: Path, *, ev
         stage = (lambda s, d, t, c=cond: progress(f"{clip.source.name}: {c} voice, {s}", d, t)) if progress else None
         reports[cond] = enhance_video(
             clip.video, work / cond, model=model, detector=detector, mode="tracks", face_range=(1.0, math.inf),
-            crop_scale=crop_scale, back_project=back_project, frames=frames, refine=refine, smooth=smooth, detail=detail,
-            own_pixels=own_pixels, on_face=on_face, progress=stage,
+            crop_scale=crop_scale, drawing=drawing, on_face=on_face, progress=stage,
             warn=lambda m, c=cond: warnings.append(f"{c}: {m}"), **runs[cond])
     detector.forget()
 
@@ -503,12 +501,7 @@ def evaluate_footage(
     seconds: float = 3.0,
     frame: tuple[int, int] = (640, 360),
     crop_scale: float | None = None,
-    back_project: float = BACK_PROJECT,
-    frames: int = FRAMES,
-    refine: int = REFINE,
-    smooth: float = DEFAULT_SMOOTH,
-    detail: float = DETAIL,
-    own_pixels: bool = OWN_PIXELS,
+    drawing: Drawing = DEFAULT,
     strips: int = 6,
     device: str = "cpu",
     keep_clips: bool = False,
@@ -521,8 +514,8 @@ def evaluate_footage(
     (its test people, up to ``limit`` after the first ``skip``, as photo clips) with ``voices``, a speechocean762
     folder (the photos' voices, and every clip's voice of the other gender; without it a
     footage clip gets the sound of a footage clip of the other gender). ``keep_clips``: keep
-    the made clips and voices in ``out``/clips. ``back_project``, ``frames``, ``refine``, ``smooth``, ``detail``,
-    ``own_pixels``: the pipeline's options.
+    the made clips and voices in ``out``/clips. ``drawing``: how the pipeline draws the faces
+    (:class:`vidsr.pipeline.drawing.Drawing`), written into the report's settings.
     """
     from vidsr.eval import judges as J
     from vidsr.eval.footage_report import write_footage_report
@@ -587,8 +580,7 @@ def evaluate_footage(
                 clip.own_label = own_label
                 _other_voice(clip, source, sources, pool, seconds, rng, folder)
                 result = run_clip(clip, model, detector, folder, every=every, crop_scale=crop_scale,
-                                  judges=(gender_judge, embedder), back_project=back_project, frames=frames, refine=refine,
-                                  smooth=smooth, detail=detail, own_pixels=own_pixels, gallery=gallery, progress=stage)
+                                  judges=(gender_judge, embedder), drawing=drawing, gallery=gallery, progress=stage)
             except VidsrError as e:
                 failed.append({"clip": source.name, "source": str(source.path), "reason": str(e)})
             else:
@@ -607,8 +599,7 @@ def evaluate_footage(
         "weights": os.fspath(weights), "preset": model.preset.name, "lowres": model.preset.lr_size,
         "resolution": model.preset.resolution, "face_px": face_px, "frame": list(frame), "seconds": seconds,
         "every": every, "crop_scale": crop_scale, "judged_framing": min(crop_scale, TRAINING_CROP_SCALE),
-        "back_project": back_project, "frames": frames, "refine": refine, "smooth": smooth, "detail": detail,
-        "own_pixels": own_pixels, "footage": list(footage), "lfw": os.fspath(lfw) if lfw else None, "lfw_limit": limit if lfw else None,
+        **drawing.as_dict(), "footage": list(footage), "lfw": os.fspath(lfw) if lfw else None, "lfw_limit": limit if lfw else None,
         "lfw_skip": skip if lfw else None,
         "voices": os.fspath(voices) if voices else None, "voice_pool": pool.describe() if pool else None,
         "gallery": None if gallery is None else {"people": len(gallery[0]), "photos": len(gallery_people)},

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from vidsr.eval.footage import CONDITIONS, GENDER_NAMES, GRID_CREDIT, LFW_CREDIT, VOICE_CREDIT
-from vidsr.pipeline.constants import BACK_PROJECT, DEFAULT_SMOOTH, DETAIL, FRAMES, REFINE
+from vidsr.pipeline.drawing import DEFAULT
 from vidsr.files import write_json, write_text
 
 LABELS = {
@@ -158,8 +158,8 @@ def command(report: dict) -> str:
     elif s.get("voices"):
         parts.append(f"--voices {s['voices']}")
     parts += [f"--face-px {s['face_px']:g}", f"--weights {s['weights']}"]
-    defaults = {"every": 8, "seconds": 3.0, "crop_scale": 1.2, "back_project": BACK_PROJECT, "frames": FRAMES,
-                "refine": REFINE, "smooth": DEFAULT_SMOOTH, "detail": DETAIL}  # the pipeline's options: absent from older reports
+    drawn = {k: getattr(DEFAULT, k) for k in ("back_project", "frames", "refine", "smooth", "detail")}
+    defaults = {"every": 8, "seconds": 3.0, "crop_scale": 1.2, **drawn}  # the pipeline's options: absent from older reports
     parts += [f"--{k.replace('_', '-')} {s[k]:g}" for k, v in defaults.items() if s.get(k, v) != v]
     if tuple(s["frame"]) != (640, 360):
         parts.append(f"--frame {s['frame'][0]}x{s['frame'][1]}")
@@ -169,7 +169,7 @@ def command(report: dict) -> str:
 def _smoothing(settings: dict) -> str:
     """The smoothing of the codes along each track, for the report's description (reports
     written before it was an option ran with the pipeline's default)."""
-    seconds = settings.get("smooth", DEFAULT_SMOOTH)
+    seconds = settings.get("smooth", DEFAULT.smooth)
     return f"the codes averaged along the track over {seconds:g} s" if seconds else "no smoothing along the track"
 
 

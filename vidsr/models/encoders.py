@@ -100,7 +100,7 @@ class AudioEncoder(nn.Module):
     The paper's demo has no normalisation; ``preset.ea_norm == "batch"`` adds BatchNorm after
     every convolution but the first. Without it the cpu-sized E_a sat on the mean-code plateau
     (outputs varied 100x less than its targets after 28k clips); with it, it hears the voice
-    (weights/README.md gives the measurements).
+    (research/training-choices.md gives the measurements).
     """
 
     SPEC_SIZE = 257

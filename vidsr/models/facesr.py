@@ -30,13 +30,13 @@ from vidsr.models.presets import Preset
 
 # G's faces per call on the CPU: the activations of a bigger batch outgrow the caches (64 px
 # faces of the cpu preset: 32 at a time in channels-last memory run about 2x faster per face
-# than 64 in the default layout, one thread, 2026-12-02; benchmarks/enhance.py).
+# than 64 in the default layout, one thread; benchmarks/enhance.py).
 CPU_G_BATCH = 32
-# Adam's step size on G's styles w+ in FaceSR.refine. 5 steps at 0.1 brought the default model's
+# Adam's step size on G's styles w+ in FaceSR.refine. 5 steps at 0.1 brought a model's
 # faces of 256 degraded LFW/UTKFace test inputs nearer the person (dlib distance, after the
 # back-projection, paired -0.018 +- 0.004); 10 steps or a step of 0.2 were no better, 20 worse
-# (D(G) then follows the input's noise). On real footage it did not (the pipeline's REFINE is 0):
-# docs/refine/README.md.
+# (D(G) then follows the input's noise). On real footage it did not (Drawing.refine is 0 by
+# default): research/refine/README.md.
 REFINE_LR = 0.1
 
 

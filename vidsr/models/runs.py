@@ -10,11 +10,25 @@ from which folder. Adding a fusion variant is one row of :data:`VARIANTS`.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 WEIGHTS = "weights.safetensors"  # the file every stage writes into its run folder
-RUNS = Path("runs")  # the `--runs` default of every command that takes one (`vidsr train`, `vidsr export`)
+
+
+def default_runs() -> Path:
+    """Where training runs live unless ``--runs`` says otherwise: ``$VIDSR_RUNS``, else
+    ``$XDG_DATA_HOME/vidsr/runs`` (``~/.local/share/vidsr/runs``). Outside any repository
+    on purpose: training state (checkpoints, optimiser state) is never committed; only
+    released model files are (``weights/``)."""
+    if os.environ.get("VIDSR_RUNS"):
+        return Path(os.environ["VIDSR_RUNS"]).expanduser()
+    data = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data).expanduser() / "vidsr" / "runs"
+
+
+RUNS = default_runs()  # the `--runs` default of every command that takes one (`vidsr train`, `vidsr export`)
 
 STAGE_ORDER = ("generator", "highres", "lowres", "audio", "fusion")  # the paper's, as `--stage all` runs them
 EXTRA_STAGES = ("classifiers", "lapsrn")  # our judges C_g / C_i (section 4.3), the LapSRN baseline (Table 2)

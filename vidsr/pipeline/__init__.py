@@ -8,7 +8,7 @@ As in openai/whisper's ``transcribe``, the pipeline is one function,
     z_l = E_l(x_l);  z_a = E_a(a_t)           a_t: the 4 s of voice centred on the frame
     z_f = z_l + F(z_l, z_a)                   (z_f = z_l without a voice: "E_l only")
     z~_f = sum_j w_j z_f(t + j) / sum_j w_j   smoothed along the track, |j| <= r
-    face = G(z~_f)                            R x R, pasted back into the frame
+    face = G(z~_f)                            R x R, drawn as a Drawing says (drawing.py), pasted back
 
 :func:`enhance_video` does one video in two streaming passes (1: detect and track the
 faces, :func:`vidsr.faces.track_video`; 2: decode again, crop, run the model in batches,
@@ -33,19 +33,20 @@ The modules, one job each:
 - ``tracks``: a face on its way through the model, smoothing along a track, flicker;
 - ``outputs``: the overlay and per-track videos a run writes (and deletes on failure);
 - ``options``: the options' checks and defaults; ``timing``: seconds per stage;
+- ``drawing``: how each face is drawn (:class:`Drawing`: one record, its defaults, checked once);
 - ``constants``: the pipeline's fixed settings (the face finder's are in :mod:`vidsr.faces`).
 """
 
 from vidsr.pipeline.constants import (
     AUDIO_HOP,
     BUFFER_BYTES,
-    DEFAULT_SMOOTH,
     INSET_ENLARGE,
     MAX_OUTPUT,
     MODES,
     STAGES,
     VIDEO_EXTENSIONS,
 )
+from vidsr.pipeline.drawing import Drawing
 from vidsr.pipeline.many import enhance_many, expand_inputs
 from vidsr.pipeline.model import load_model, make_detector
 from vidsr.pipeline.options import check_options, default_face_range, default_scale
@@ -55,7 +56,7 @@ from vidsr.pipeline.video import Progress, enhance_video
 __all__ = [
     "AUDIO_HOP",
     "BUFFER_BYTES",
-    "DEFAULT_SMOOTH",
+    "Drawing",
     "INSET_ENLARGE",
     "MAX_OUTPUT",
     "MODES",

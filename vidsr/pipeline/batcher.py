@@ -2,11 +2,10 @@
 
 :class:`Batcher` owns the frames waiting for their faces' codes and the codes themselves:
 z_f = z_l + F(z_l, z_a) in batches of faces, z~_f smoothed along each track (which needs
-the codes of the next ``radius`` frames: the look-ahead), face = G(z~_f) (its styles first
-refined toward x~_l for ``refine`` steps: :meth:`vidsr.models.facesr.FaceSR.refine`), back-projected
-(:meth:`vidsr.models.facesr.FaceSR.back_project`) onto x~_l: the weighted mean of the
-track's inputs over ``frames`` frames around the face's (``frames`` 1: its own), each input
-the face's own pixels (``Face.own``, at its track's size) with ``own_pixels``, else its x_l.
+the codes of the next ``radius`` frames: the look-ahead), face = G(z~_f) drawn as its
+:class:`~vidsr.pipeline.drawing.Drawing` says (refined toward and back-projected onto x~_l:
+the weighted mean of the track's inputs over ``drawing.frames`` frames around the face's, each
+input the face's own pixels, ``Face.own``, with ``drawing.own_pixels``, else its x_l).
 Frames come out in order, each with its faces' images, once nothing they need is still to
 come (the look-ahead is the larger of the two windows' radii).
 """
@@ -17,6 +16,7 @@ from collections import Counter, deque
 
 import numpy as np
 
+from vidsr.pipeline.drawing import DEFAULT, Drawing
 from vidsr.pipeline.timing import Clock
 from vidsr.pipeline.tracks import Face, smoothing_weights
 
@@ -35,13 +35,11 @@ class Batcher:
     on 2 / RAW_EVERY more faces instead of twice as many); the others get ``raw`` None."""
 
     def __init__(self, model, voice, device, autocast, clock: Clock, *, batch: int, radius: int,
-                 max_frames: int, raw: bool, back_project: float, frames: int = 1, refine: int = 0,
-                 detail: float = 1.0, own_pixels: bool = False):
+                 max_frames: int, raw: bool, drawing: Drawing = DEFAULT):
         self.model, self.voice, self.device, self.autocast, self.clock = model, voice, device, autocast, clock
         self.batch, self.radius, self.max_frames, self.raw = batch, radius, max_frames, raw
-        self.back_project, self.frames_radius, self.refine, self.detail = back_project, frames // 2, refine, detail
-        self.own_pixels = own_pixels
-        self.reach = self.look_ahead(radius, frames)
+        self.drawing, self.frames_radius = drawing, drawing.frames // 2
+        self.reach = self.look_ahead(radius, drawing.frames)
         self._weights: dict[int, object] = {}  # smoothing weights by radius, as tensors on the device
         self.pending: deque[tuple[object, list[Face]]] = deque()
         self.history: dict[int, dict[int, object]] = {}  # z_f by frame, per track
@@ -98,7 +96,7 @@ class Batcher:
 
     def _own(self, face: Face):
         """A face's back-projection input [3, n, n]: its own pixels (``own_pixels``), else x_l."""
-        return self._pixels(np.stack([face.own if self.own_pixels and face.own is not None else face.crop]))[0]
+        return self._pixels(np.stack([face.own if self.drawing.own_pixels and face.own is not None else face.crop]))[0]
 
     def _encode(self, faces: list[Face]) -> None:
         """z_f = z_l + F(z_l, z_a) for faces, in batches (z_f = z_l for a face without z_a)."""
@@ -158,7 +156,8 @@ class Batcher:
 
         from vidsr.imaging import to_uint8
 
-        model, steps, strength, detail = self.model, self.refine, self.back_project, self.detail
+        model, d = self.model, self.drawing
+        steps, strength, detail = d.refine, d.back_project, d.detail
         if targets is None:
             return list(to_uint8(model.draw(z, None, steps, strength, detail)))
         out: list = [None] * len(targets)
@@ -177,8 +176,8 @@ class Batcher:
         for i in range(0, len(faces), self.batch):
             chunk = faces[i:i + self.batch]
             with self.clock("model"), torch.inference_mode(), self.autocast():
-                uses_input = self.back_project or self.refine or self.detail != 1 or self.model.reads_pixels
-                targets = self._target(chunk) if uses_input else None
+                uses_target = self.drawing.uses_target or self.model.reads_pixels
+                targets = self._target(chunk) if uses_target else None
                 images = self._draw(torch.stack([self._smoothed(f) for f in chunk]), targets)
                 raws = list(images)
                 if self.radius and self.raw:

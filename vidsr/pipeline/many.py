@@ -16,7 +16,7 @@ from vidsr.errors import FolderBusyError, VidsrError
 from vidsr.pipeline.constants import VIDEO_EXTENSIONS
 from vidsr.pipeline.model import load_model, make_detector, model_device
 from vidsr.pipeline.options import check_options
-from vidsr.pipeline.video import enhance_video
+from vidsr.pipeline.video import enhance_checked, probe_video
 
 
 def expand_inputs(inputs: Iterable[str | os.PathLike], extensions: tuple[str, ...] = VIDEO_EXTENSIONS) -> list[Path]:
@@ -67,11 +67,13 @@ def enhance_many(
     workers: int = 1,
     **options,
 ) -> list[dict]:
-    """:func:`enhance_video` for every video of ``inputs`` (files, folders, globs), each
+    """:func:`vidsr.pipeline.enhance_video` for every video of ``inputs`` (files, folders, globs), each
     into ``outdir/<stem>/``, with the model and the detector loaded once.
 
     A file whose report already exists is skipped (so an interrupted run resumes); a file
-    that fails (:class:`VidsrError`) is reported and the others go on. ``on_file(i, n,
+    that fails (:class:`VidsrError`) is reported and the others go on. A single video that
+    is not a readable one (missing, empty, another kind of file) raises MediaError instead,
+    before anything is written. ``on_file(i, n,
     path, result)`` is called before (result None) and after each file. Returns one dict
     per file: input, folder, status ("ok", "no faces", "skipped", "failed"), message,
     tracks, frames, seconds, report (the report's path), faces (per enhanced track: id,
@@ -80,8 +82,8 @@ def enhance_many(
 
     ``workers`` > 1: that many processes, each with the model and the detector loaded once
     and this process's threads shared among them, take the videos one at a time (on 2 CPU
-    cores, two one-thread workers measured 0-14 % faster than one two-thread process: README,
-    Benchmarks); the model is loaded here too, first, so that bad weights fail as one error; the
+    cores, two one-thread workers measured 0-14 % faster than one two-thread process:
+    research/benchmarks.md); the model is loaded here too, first, so that bad weights fail as one error; the
     ``progress`` and ``warn`` callbacks are then not called (warnings are in each result's
     message) and ``on_file`` only as each video is done.
     """
@@ -97,6 +99,8 @@ def enhance_many(
     if not files:
         raise VidsrError("no videos found in the given inputs")
     jobs = list(zip(files, _output_folders(files, outdir)))
+    if len(jobs) == 1 and not (jobs[0][1] / f"{files[0].stem}.report.json").exists():
+        probe_video(files[0])  # a lone bad video is bad input: one error, before anything is loaded or written
     model = load_model(weights, device)  # with workers too: bad weights fail here, as one error
     if workers > 1 and len(jobs) > 1:
         del model
@@ -124,7 +128,7 @@ def _enhance_one(f: Path, folder: Path, model, detector, face_range, options: di
         result["message"] = "already done (its report exists)"
     else:
         try:
-            report = enhance_video(f, folder, model=model, detector=detector, face_range=face_range, **options)
+            report = enhance_checked(f, folder, model=model, detector=detector, face_range=face_range, **options)
         except FolderBusyError as e:  # another run is doing this file now: leave it alone
             result.update(status="failed", message=str(e), busy=True)
         except VidsrError as e:

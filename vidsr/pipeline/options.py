@@ -8,12 +8,14 @@ import numpy as np
 
 from vidsr.errors import VidsrError
 from vidsr.faces import DETECT_EVERY
-from vidsr.pipeline.constants import BACK_PROJECT, BATCH, DEFAULT_SMOOTH, DETAIL, FRAMES, MAX_OUTPUT, MODES, REFINE, VOICE_TO
+from vidsr.pipeline.constants import BATCH, MAX_OUTPUT, MODES, VOICE_TO
+from vidsr.pipeline.drawing import DEFAULT, Drawing
 
 
 def default_face_range(lr_size: int) -> tuple[float, float]:
-    """The faces replaced by default: any detected face up to 2x the model's input (16 px for
-    an 8 px input). A bigger face shrunk to l x l would lose more detail than G puts back."""
+    """The faces replaced by default, (1, 2l): every face found (the detector looks from 8 px)
+    up to twice the model's input (1:16 for an 8 px input). A bigger face shrunk to l x l would
+    lose more detail than G puts back."""
     return (1.0, 2.0 * lr_size)
 
 
@@ -29,28 +31,20 @@ def parse_voice_to(value: str | int) -> str | int:
     raise VidsrError(f"--voice-to must be {' | '.join(VOICE_TO)} or a track id (0, 1, ...), got {value!r}")
 
 
-def check_options(mode: str = "both", batch: int = BATCH, detect_every: int = DETECT_EVERY, smooth: float = DEFAULT_SMOOTH,
+def check_options(mode: str = "both", batch: int = BATCH, detect_every: int = DETECT_EVERY,
                   scale: float | None = None, face_range: tuple[float, float] | None = None,
-                  crop_scale: float | None = None, voice_to: str | int = "auto", back_project: float = BACK_PROJECT,
-                  detail: float = DETAIL, frames: int = FRAMES, refine: int = REFINE, **_) -> None:
-    """VidsrError for an option :func:`enhance_video` cannot use."""
+                  crop_scale: float | None = None, voice_to: str | int = "auto", drawing: Drawing = DEFAULT, **_) -> None:
+    """VidsrError for an option :func:`enhance_video` cannot use (a :class:`Drawing` checks its
+    own values when it is made)."""
     parse_voice_to(voice_to)
+    if not isinstance(drawing, Drawing):
+        raise VidsrError(f"drawing must be a vidsr.pipeline.drawing.Drawing, got {type(drawing).__name__}")
     if mode not in MODES:
         raise VidsrError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     if batch < 1:
         raise VidsrError(f"batch must be at least 1, got {batch}")
     if detect_every < 1:
         raise VidsrError(f"detect_every must be at least 1, got {detect_every}")
-    if not 0 <= back_project <= 1:
-        raise VidsrError(f"back-project strength must be between 0 and 1, got {back_project:g}")
-    if not 0 <= detail <= 1:
-        raise VidsrError(f"detail must be between 0 and 1, got {detail:g}")
-    if refine < 0:
-        raise VidsrError(f"refine must be a number of steps >= 0, got {refine}")
-    if frames < 1 or frames % 2 == 0:
-        raise VidsrError(f"frames must be an odd number >= 1 (the face's frame and as many on each side), got {frames}")
-    if smooth < 0:
-        raise VidsrError(f"smooth must be >= 0 seconds, got {smooth}")
     if scale is not None and not scale > 0:
         raise VidsrError(f"scale must be positive, got {scale}")
     if crop_scale is not None and not crop_scale > 0:

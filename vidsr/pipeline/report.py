@@ -58,23 +58,25 @@ def mean_flicker(flicker: dict) -> dict:
 
 
 def run_settings(*, mode: str, voice_source: str | None, voice_to, scale: float, size: tuple[int, int], inset: bool,
-                 compare: bool, selection, smooth: float, radius: int, back_project: float, detail: float, frames: int, refine: int,
-                 own_pixels: bool, detect_every: int, device, half: bool, batch: int, crop_scale: float) -> dict:
-    """The report's "settings": the options as the run used them."""
+                 compare: bool, selection, drawing, radius: int, detect_every: int, device, half: bool, batch: int,
+                 crop_scale: float) -> dict:
+    """The report's "settings": the options as the run used them; ``drawing`` (how the faces
+    were drawn, :class:`vidsr.pipeline.drawing.Drawing`) whole, with the smoothing's window in
+    frames (``smooth_frames``) beside it."""
     lo, hi = selection.lo, selection.hi
     return {"mode": mode, "voice": voice_source, "voice_to": voice_to if voice_source == "own" else None,
             "scale": scale,
             "output_size": [size[0] // 2 * 2, size[1] // 2 * 2],  # H.264 (yuv420p) needs even sizes
             "inset": inset, "compare": compare, "face_range": [lo, hi if hi < float("inf") else None],
-            "smooth_s": smooth, "smooth_frames": 2 * radius + 1,
-            "back_project": back_project, "detail": detail, "frames": frames, "refine": refine, "own_pixels": own_pixels, "detect_every": detect_every, "device": str(device),
+            "drawing": drawing.as_dict(), "smooth_frames": 2 * radius + 1,
+            "detect_every": detect_every, "device": str(device),
             "half": half, "batch": batch, "crop": "training_crop_box", "crop_scale": crop_scale}
 
 
 def video_report(*, path: str, info, model, selection, outputs: dict, track_videos: dict, settings: dict, voice,
                  voice_frames: dict, stretches, speech, flicker: dict, frames: int, frames_read: int, clock: Clock,
                  seconds: float, warnings: list[str]) -> dict:
-    """The report of one video (see README, "Enhancing videos"). ``outputs``: the overlay's
+    """The report of one video (docs/enhancing.md says what it holds). ``outputs``: the overlay's
     name, if written; ``track_videos``: track id -> the name of its video; ``frames``: the
     frames pass 2 wrote (``frames_read``: those pass 1 read); ``seconds``: the run's."""
     source = getattr(model, "source", None)

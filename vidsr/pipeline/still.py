@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from vidsr.pipeline.constants import BACK_PROJECT, DETAIL, OWN_PIXELS, REFINE
+from vidsr.pipeline.drawing import DEFAULT, Drawing
 from vidsr.pipeline.model import model_device
 
 
@@ -25,7 +25,7 @@ def face_input(rgb: np.ndarray, model):
 def face_inputs(rgb: np.ndarray, model):
     """:func:`face_input` and the face's own pixels [1, 3, n, n]: a tiny face's centre square
     at its own size (l to 2l - 1 px), the back-projection's target with ``own_pixels``
-    (:data:`vidsr.pipeline.constants.OWN_PIXELS`); x_l itself for a high-res face (the demo
+    (:attr:`vidsr.pipeline.drawing.Drawing.own_pixels`); x_l itself for a high-res face (the demo
     simulates an l x l face)."""
     from vidsr.imaging import from_uint8, square_photo
 
@@ -61,18 +61,16 @@ def tile(image: np.ndarray | None, size: int) -> np.ndarray:
     return resize(image, size, "nearest" if image.shape[0] < size else "area")
 
 
-def enhance_face(rgb: np.ndarray, model, voice=None,
-                 back_project: float = BACK_PROJECT, refine: int = REFINE,
-                 detail: float = DETAIL, own_pixels: bool = OWN_PIXELS) -> tuple[np.ndarray, list[str]]:
+def enhance_face(rgb: np.ndarray, model, voice=None, drawing: Drawing = DEFAULT) -> tuple[np.ndarray, list[str]]:
     """One face picture through the model, as an RGB strip of R x R tiles and their names.
 
     High-res face: [high-res | low-res input (nearest) | E_l only | fused], the authors'
     demo (the fused tile only with a ``voice``, z_a from :func:`voice_code`). Tiny face:
-    just the result, G(z_f) (or G(z_l) without a voice). The model's faces are
-    refined toward and back-projected onto x_l as ``vidsr enhance`` does it
-    (:meth:`FaceSR.refine`, :meth:`FaceSR.back_project` keeping the share ``detail`` of G's detail;
-    0, 0 and 1: the paper's G(z) as it is), onto a tiny face's own pixels with ``own_pixels``
-    (:func:`face_inputs`).
+    just the result, G(z_f) (or G(z_l) without a voice). The model's faces are drawn as
+    ``vidsr enhance`` draws them (``drawing``: refinement, back-projection and detail; its
+    smoothing and frames are a video's), onto a tiny face's own pixels with
+    ``drawing.own_pixels`` (:func:`face_inputs`); ``Drawing(refine=0, back_project=0, detail=1)``:
+    the paper's G(z) as it is.
     """
     import torch
 
@@ -82,10 +80,10 @@ def enhance_face(rgb: np.ndarray, model, voice=None,
     with torch.inference_mode():
         high, x_l, own = face_inputs(rgb, model)
         z_l = model.encode_lowres(x_l)
-        target = own if own_pixels else x_l
+        target = own if drawing.own_pixels else x_l
 
         def face(z):
-            return to_uint8(model.draw(z, target, refine, back_project, detail))[0]
+            return to_uint8(model.draw(z, target, drawing.refine, drawing.back_project, drawing.detail))[0]
 
         alone = face(z_l)
         fused = face(model.fuse(z_l, voice)) if voice is not None else None

@@ -22,8 +22,8 @@ from vidsr.devices import half_autocast
 from vidsr.errors import MediaError, VidsrError
 from vidsr.faces import DETECT_EVERY
 from vidsr.pipeline.batcher import Batcher
-from vidsr.pipeline.constants import (BACK_PROJECT, BATCH, BUFFER_BYTES, DEFAULT_SMOOTH, DETAIL, FRAMES, MAX_ENCODE, MAX_OUTPUT,
-                                      OWN_PIXELS, REFINE)
+from vidsr.pipeline.constants import BATCH, BUFFER_BYTES, MAX_ENCODE, MAX_OUTPUT
+from vidsr.pipeline.drawing import DEFAULT, Drawing
 from vidsr.pipeline.model import load_model, make_detector, model_device
 from vidsr.pipeline.options import check_options, parse_voice_to
 from vidsr.pipeline.outputs import Outputs
@@ -47,10 +47,17 @@ def warn_stderr(message: str) -> None:
 def enhance_video(path: str | os.PathLike, outdir: str | os.PathLike, **options) -> dict:
     """:func:`enhance_into` while holding ``outdir``'s lock (:func:`vidsr.files.folder_lock`):
     a second run into the same folder at the same time fails at once with "already being
-    written", and the temporaries of a killed run are swept first."""
+    written", and the temporaries of a killed run are swept first. The options are checked
+    first (:func:`vidsr.pipeline.options.check_options`), so a bad one writes nothing."""
+    check_options(**options)
+    return enhance_checked(path, outdir, **options)
+
+
+def enhance_checked(path: str | os.PathLike, outdir: str | os.PathLike, **options) -> dict:
+    """:func:`enhance_video` of options already checked (:func:`vidsr.pipeline.enhance_many`
+    checks them once for all its files)."""
     from vidsr.files import folder_lock
 
-    check_options(**options)
     outdir = Path(outdir)
     try:
         outdir.mkdir(parents=True, exist_ok=True)
@@ -73,12 +80,7 @@ def enhance_into(
     inset: bool = False,
     compare: bool = False,
     face_range: tuple[float, float] | None = None,
-    smooth: float = DEFAULT_SMOOTH,
-    back_project: float = BACK_PROJECT,
-    detail: float = DETAIL,
-    frames: int = FRAMES,
-    refine: int = REFINE,
-    own_pixels: bool = OWN_PIXELS,
+    drawing: Drawing = DEFAULT,
     detect_every: int = DETECT_EVERY,
     device: str = "auto",
     half: bool = False,
@@ -112,16 +114,9 @@ def enhance_into(
       median over the track) that are replaced; default :func:`default_face_range`.
       Faces are cropped as the training faces were (:func:`training_crop_box`);
       ``crop_scale``: another side for that square, in box widths (default 1.2, as trained).
-    - ``smooth``: seconds of the triangular moving average of z_f along each track (0: off).
-    - ``back_project``: the strength of each face's back-projection onto its own x_l
-      (:meth:`vidsr.models.facesr.FaceSR.back_project`; 0: G(z~_f) as it is), whose target
-      is the triangular-weighted mean of the track's x_l over ``frames`` frames (odd; 1: its own);
-      ``detail``: the share of G's detail kept (1: all; 0: bicubic from that target).
-      ``own_pixels``: each input of that target is the face's own pixels (its crop box at the
-      track's own size, :func:`vidsr.pipeline.tracks.own_side`, l to R px), not its x_l, so a face
-      wider than l px keeps all it shows.
-    - ``refine``: steps that move each face's styles toward that target before
-      (:meth:`vidsr.models.facesr.FaceSR.refine`; 0: G(z~_f) of the encoders' code).
+    - ``drawing``: how each face is drawn (:class:`vidsr.pipeline.drawing.Drawing`: the smoothing
+      of z_f along the track, refinement, back-projection onto the face's own pixels or its x_l
+      averaged over frames, the share of G's detail kept); written whole into the report.
     - ``scale``: default :func:`default_scale`. ``batch``: faces per model call.
     - ``device``: "auto" (a GPU if there is one), "cpu", "cuda..."; ``half``: bf16/fp16
       autocast. ``model`` / ``detector``: already loaded ones (:func:`enhance_many`);
@@ -148,9 +143,6 @@ def enhance_into(
         warnings.append(message)
         (warn or warn_stderr)(message)
 
-    check_options(mode=mode, batch=batch, detect_every=detect_every, smooth=smooth, scale=scale, face_range=face_range,
-                  crop_scale=crop_scale, voice_to=voice_to, back_project=back_project,
-                  detail=detail, frames=frames, refine=refine)
     voice_to = parse_voice_to(voice_to)
     crop_scale = TRAINING_CROP_SCALE if crop_scale is None else crop_scale
     path, outdir = os.fspath(path), Path(outdir)
@@ -172,7 +164,7 @@ def enhance_into(
     voice, stretches, speech = whose_voice(voice, voice_source, voice_to, chosen, path, info.fps, model, dev,
                                            autocast, clock)
     scale, size = frame_size(info, scale, model.preset.resolution, chosen, crop_scale)
-    radius = int(round(smooth * info.fps)) // 2
+    radius = drawing.smooth_radius(info.fps)
 
     # Pass 2: x_l = D(crop); z_f = E_l(x_l) + F(E_l(x_l), E_a(a)); face = G(z~_f), pasted back.
     flicker = {tid: Flicker() for tid in chosen}
@@ -189,9 +181,8 @@ def enhance_into(
                               tracks=mode in ("both", "tracks"), flicker=flicker,
                               on_face=on_face, progress=progress)
             batcher = Batcher(model, voice, dev, autocast, clock, batch=batch, radius=radius, raw=raw_flicker,
-                              back_project=back_project, frames=frames, refine=refine, detail=detail,
-                              own_pixels=own_pixels,
-                              max_frames=Batcher.frames_held(batch, Batcher.look_ahead(radius, frames),
+                              drawing=drawing,
+                              max_frames=Batcher.frames_held(batch, Batcher.look_ahead(radius, drawing.frames),
                                                              info.width * info.height * 3, BUFFER_BYTES))
             for frame, faces in face_crops(path, chosen, crop_scale, model.preset.lr_size, model.preset.resolution,
                                            clock):
@@ -207,9 +198,8 @@ def enhance_into(
 
     # The report.
     settings = run_settings(mode=mode, voice_source=voice_source, voice_to=voice_to, scale=scale, size=size,
-                            inset=inset, compare=compare, selection=selection, smooth=smooth, radius=radius,
-                            back_project=back_project, detail=detail, frames=frames, refine=refine,
-                            own_pixels=own_pixels, detect_every=detect_every, device=dev,
+                            inset=inset, compare=compare, selection=selection, drawing=drawing, radius=radius,
+                            detect_every=detect_every, device=dev,
                             half=half, batch=batch, crop_scale=crop_scale)
     report = video_report(
         path=path, info=info, model=model, selection=selection, outputs=outputs, settings=settings,
@@ -225,14 +215,24 @@ def enhance_into(
     return report
 
 
+def probe_video(path: str | os.PathLike):
+    """The :func:`vidsr.media.probe` of ``path``; MediaError for anything that is not a
+    readable video with a frame rate (missing, empty, another kind of file)."""
+    from vidsr.media import probe
+    from vidsr.media.probe import check_readable
+
+    if os.path.getsize(check_readable(path)) == 0:
+        raise MediaError(f"'{os.fspath(path)}' is empty (0 bytes), not a video")
+    info = probe(path)
+    if info.fps <= 0:
+        raise MediaError(f"'{os.fspath(path)}' has no frame rate")
+    return info
+
+
 def check_input(path: str, outdir: Path, scale: float | None, mode: str):
     """The :func:`vidsr.media.probe` of the video at ``path``, once it is known to be one
     this run can enhance into ``outdir`` (MediaError, VidsrError otherwise)."""
-    from vidsr.media import probe
-
-    info = probe(path)  # MediaError for anything that is not a readable video
-    if info.fps <= 0:
-        raise MediaError(f"'{path}' has no frame rate")
+    info = probe_video(path)
     if scale is not None and mode != "tracks" and max(info.width, info.height) * scale > MAX_ENCODE:
         raise VidsrError(f"--scale {scale:g} would make {round(info.width * scale)}x{round(info.height * scale)} "
                          f"frames of '{path}'; H.264 allows at most {MAX_ENCODE} px a side (the default scale "

@@ -3,7 +3,7 @@
 The paper's F is one linear layer, F(z_l, z_a) = A z_l + B z_a + c. Trained by Adam (2,000 steps,
 the fusion stage), its picture term A z_l is a lottery on real footage: two seeds with the same
 training losses put the fused faces 0.033 apart in identity distance
-(docs/candidates/2026-12-06-seeds). Here A and c are instead the ridge regression, over many
+(research/candidates, F's seed). Here A and c are instead the ridge regression, over many
 degraded training faces, of what is left of E_h's code once E_l's code and the voice term are
 taken away:
 

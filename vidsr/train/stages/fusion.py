@@ -21,7 +21,7 @@ them at 0), so that F listens and keeps the face:
 - ``gender_balance``: the cross-entropy weighs each batch's men and women alike (each
   gender's rows by the inverse of their count), so that the training set's male majority
   (59 % of D2) does not teach F to lean male when the voice is heard. Measured once
-  (docs/candidates/2026-12-02-g320k): it balanced the outputs on degraded test photos, not on
+  (research/candidates): it balanced the outputs on degraded test photos, not on
   real footage; off in the presets.
 - ``pixel_weight``: L1 of G(z_f) to x^h, a target that carries more than E_h's codes.
 - ``feat_weight``: eq. (1)'s perceptual loss l_feat(G(z_f), x^h), as the lowres stage's
@@ -29,7 +29,7 @@ them at 0), so that F listens and keeps the face:
   person's, so that F keeps the identity E_l found instead of trading it for E_h's codes.
 - ``keep_weight`` (lambda_K): L1 of F's residual, |z_f - z^l|_1: F moves E_l's code only as far
   as the other terms pay for (the voice's gender where the picture is ambiguous). On real
-  footage E_l's own code has been nearer the person than F's (candidates vI, vP, vP2: F trades
+  footage E_l's own code has been nearer the person than F's (three rebuilds, research/candidates: F trades
   the identity E_l found for a face typical of the voice's gender); this term keeps it.
 - ``ambiguous``: the share of each batch whose 8x8 input is made ambiguous (greyscale and
   blurred), where only the voice can tell the gender.
@@ -38,7 +38,7 @@ them at 0), so that F listens and keeps the face:
   F then adds what the voice tells and cannot learn a correction of z^l itself (the paper's
   linear F is one: a regression of z - z^l on z^l, fitted to the training set's 8x8 inputs).
 - ``fixed_picture``: F (layers 1) and E_a start from the model file ``init`` (a picture term
-  fitted in closed form by scripts/fit_picture_term.py) and F's weights for z^l stay as they are
+  fitted in closed form by vidsr.train.picture_fit) and F's weights for z^l stay as they are
   there: training moves the voice term (and the bias) on top of that fixed correction of z^l.
 """
 
@@ -129,7 +129,7 @@ class FusionStage(Stage):
         """Option ``fixed_picture``: F's weights for z_l stay as ``init`` gave them (:meth:`Fusion.freeze_picture`)."""
         if self.voice_only or self.layers != 1 or self.init["init"] is None:
             raise VidsrError("fixed_picture needs the paper's F (layers 1), an init model file with its picture term "
-                             "(scripts/fit_picture_term.py) and voice_only off")
+                             "(vidsr.train.picture_fit) and voice_only off")
         self.F.freeze_picture()
 
     def _ambiguous_rows(self, n: int, step: int) -> torch.Tensor:
