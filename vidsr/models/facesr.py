@@ -111,13 +111,17 @@ class FaceSR(nn.Module):
             return self.G(z, noise_mode="none")
         return torch.cat([self.G(part, noise_mode="none") for part in pieces])
 
-    def restore(self, z: torch.Tensor, x_own: torch.Tensor) -> torch.Tensor:
-        """The fidelity path: R(up(x_own), G's features for z) [B,3,R,R]; x_own [B,3,n,n], any n up
-        to R (the face's own pixels); on the CPU in pieces of CPU_G_BATCH faces."""
+    def restore(self, z: torch.Tensor, x_own: torch.Tensor, weight: float = 1.0) -> torch.Tensor:
+        """The fidelity path: R(up(x_own), G's features for z, ``weight``) [B,3,R,R]; x_own [B,3,n,n],
+        any n up to R (the face's own pixels); ``weight``: how much of G's features R reads (1 all,
+        0 none); on the CPU in pieces of CPU_G_BATCH faces."""
         out = []
         for part, own in zip(self._pieces(z), self._pieces(x_own)):
-            feats = self.G.features(part)[1] if self.R.prior else None
-            out.append(self.R(self.R.zoom(own.to(part.dtype)), feats))
+            feats = self.G.features(part)[1] if self.R.prior and weight > 0 else None
+            u = self.R.zoom(own.to(part.dtype))
+            out.append(self.R(u, feats, weight) if feats is not None or not self.R.prior else
+                       self.R(u, {s: torch.zeros(len(u), c, s, s, dtype=u.dtype, device=u.device)
+                                  for s, c in self.R.prior_channels.items()}, 0.0))
         return torch.cat(out)
 
     def refine(self, z: torch.Tensor, x_l: torch.Tensor, steps: int, lr: float = REFINE_LR) -> torch.Tensor:
@@ -173,9 +177,11 @@ class FaceSR(nn.Module):
         steps (:meth:`refine`), then back-projected onto it at strength ``back_project``, keeping
         the share ``detail`` of G's detail (:meth:`back_project`); x_l may be None when both
         are 0 and ``detail`` 1 and the model has no R. With R (:meth:`restore`; ``refine`` then
-        does not apply), the back-projection and ``detail`` act on R's face as on G's."""
-        face = self.restore(z, x_l) if self.R is not None else self.refine(z, x_l, refine)
-        return self.back_project(face.float(), x_l, back_project, detail)
+        does not apply), ``detail`` is the weight of G's features in R (the same trade: 1 all of
+        the prior, 0 the picture alone) and the back-projection acts on R's face whole."""
+        if self.R is not None:
+            return self.back_project(self.restore(z, x_l, detail).float(), x_l, back_project)
+        return self.back_project(self.refine(z, x_l, refine).float(), x_l, back_project, detail)
 
     def forward(self, x_l: torch.Tensor, spec: torch.Tensor | None = None, back_project: float = 0.0,
                 refine: int = 0, detail: float = 1.0) -> torch.Tensor:

@@ -80,6 +80,7 @@ class FidelityNet(nn.Module):
         w = int(preset.fidelity_width)
         width = {s: (w if s <= enc_res else max(8, w // 2)) for s in self.levels}
         g_ch = {s: channels_at(s, preset.g_channel_base, preset.g_channel_max) if self.prior else 0 for s in self.levels}
+        self.prior_channels = {s: c for s, c in g_ch.items() if c}  # G's feature channels R reads, by resolution
         self.enc_res = enc_res
         self.enc_in = conv3(3 * self.fold * self.fold, w)
         self.enc = nn.Sequential(*(ResBlock(w) for _ in range(int(preset.fidelity_blocks))))
@@ -98,8 +99,14 @@ class FidelityNet(nn.Module):
         """u = up(x_own): the own pixels bicubic to R px (the baseline R's output adds to)."""
         return upsample_bicubic(x_own, self.resolution)
 
-    def forward(self, u: torch.Tensor, g_feats: dict[int, torch.Tensor] | None) -> torch.Tensor:
-        """u [B, 3, R, R] (:meth:`zoom`), G's features for z_f (None when ``prior`` is off) -> [B, 3, R, R]."""
+    def forward(self, u: torch.Tensor, g_feats: dict[int, torch.Tensor] | None,
+                weight: float | torch.Tensor = 1.0) -> torch.Tensor:
+        """u [B, 3, R, R] (:meth:`zoom`), G's features for z_f (None when ``prior`` is off) -> [B, 3, R, R].
+        ``weight`` (a number or [B]): how much of G's features R reads, 1 all, 0 none (R then
+        restores from the picture alone): the fidelity-realism trade, CodeFormer's w, trained
+        over its whole range."""
+        if torch.is_tensor(weight):
+            weight = weight.to(u.dtype).view(-1, 1, 1, 1)
         e = self.enc(F.leaky_relu(self.enc_in(F.pixel_unshuffle(u, self.fold)), 0.2)) if self.fold > 1 else \
             self.enc(F.leaky_relu(self.enc_in(u), 0.2))
         skips = {self.enc_res: e}
@@ -111,7 +118,7 @@ class FidelityNet(nn.Module):
             if s in skips:
                 parts.append(skips[s])
             if self.prior:
-                parts.append(g_feats[s].to(u.dtype))
+                parts.append(g_feats[s].to(u.dtype) * weight)
             d = self.fuse[str(s)](*parts)
         return u + self.to_rgb(d)
 

@@ -37,10 +37,12 @@ from vidsr.models.facesr import FaceSR
 from vidsr.models.fidelity import FidelityNet
 from vidsr.train.context import TrainContext
 from vidsr.train.perceptual import build_perceptual
-from vidsr.train.stages.common import DEGRADE_STREAM, Batches, Stage, adam, fixed_samples, trained, warm_start
+from vidsr.models.io import load_networks
+from vidsr.train.stages.common import DEGRADE_STREAM, Batches, Stage, adam, fixed_samples, trained
 from vidsr.train.stages.fusion import gender_classifier
 
 VOICE_STREAM = 74  # keeps the choice of rows that hear no voice apart from every other seeded stream
+PRIOR_STREAM = 75  # keeps each row's weight of G's features apart from every other seeded stream
 
 
 class FidelityStage(Stage):
@@ -57,7 +59,9 @@ class FidelityStage(Stage):
                              f"{ctx.preset.resolution} px")
         self.prior = bool(o["prior"])
         self.R = FidelityNet(ctx.preset, prior=self.prior).to(ctx.device)
-        started = warm_start(ctx, {"R": self.R}) if o.get("init_R") else {"init_R": None}
+        started = {"init_R": str(o["init_R"]) if o.get("init_R") else None}  # R warm-started from another run's
+        if o.get("init_R"):
+            load_networks(Path(o["init_R"]), {"R": self.R})
         ctx.replicate(self.R)
         self.opt = adam(self.R.parameters(), float(o["lr"]))
         self.trains({"R": self.R}, {"R": self.opt})
@@ -71,11 +75,12 @@ class FidelityStage(Stage):
         self.C_g = gender_classifier(ctx) if self.weights["gender_weight"] > 0 else None
         self.face_px = tuple(float(v) for v in o["face_px"])
         self.voice_share = float(o["voice_share"])
+        self.prior_ends = None if o["prior_ends"] is None else float(o["prior_ends"])
         self.crop_scale = _crop_scale(ctx)
         self.fixed = fixed_samples(ctx, "d2", with_audio=True)
         self.data = Batches(ctx, ["d1", "d2"], self.batch_size, with_audio=True, augment_audio=bool(o["augment"]))
         self.recorded_options = {"init": str(o["init"]), **started, "prior": self.prior, **self.weights,
-                                 "face_px": list(self.face_px), "voice_share": self.voice_share,
+                                 "face_px": list(self.face_px), "voice_share": self.voice_share, "prior_ends": self.prior_ends,
                                  "crop_scale": self.crop_scale, "perceptual": self.feat.kind if self.feat else None}
 
     # -- inputs ------------------------------------------------------------------------
@@ -103,6 +108,19 @@ class FidelityStage(Stage):
             z = torch.where(voiced[:, None, None], z_f, z_l)
         return self.base.G.features(z)[1]
 
+    def _prior_weights(self, n: int, step: int) -> torch.Tensor:
+        """Each row's weight of G's features in R (:meth:`FidelityNet.forward`): uniform in [0, 1],
+        a share ``prior_ends`` of the rows exactly 0 or 1 (half each), so that every weight the
+        user may choose (``--detail``) was trained; all 1 with ``prior_ends`` None."""
+        ends = self.prior_ends
+        if ends is None:
+            return torch.ones(n, device=self.ctx.device)
+        rng = np.random.default_rng([self.ctx.seed, PRIOR_STREAM, self.ctx.rank, step + 1])
+        w = rng.random(n)
+        end = rng.random(n) < ends
+        w[end] = (rng.random(int(end.sum())) < 0.5).astype(float)
+        return torch.from_numpy(w).float().to(self.ctx.device)
+
     def _voiced(self, n: int, step: int) -> torch.Tensor:
         rng = np.random.default_rng([self.ctx.seed, VOICE_STREAM, self.ctx.rank, step + 1])
         return torch.from_numpy(rng.random(n) < self.voice_share).to(self.ctx.device)
@@ -115,7 +133,7 @@ class FidelityStage(Stage):
         feats = self.prior_features(x_l, batch["audio"], self._voiced(len(x_h), step))
         w = self.weights
         with self.ctx.autocast():
-            x = self.R(u, feats).float()
+            x = self.R(u, feats, self._prior_weights(len(x_h), step)).float()
             l_pix = F.l1_loss(x, x_h)
             loss = w["pixel_weight"] * l_pix
             logged = {"pixel_l1": l_pix.item(), "zoom_l1": F.l1_loss(u, x_h).item()}
