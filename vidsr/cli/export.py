@@ -20,6 +20,11 @@ def export(
     """Write the inference model of a run: G from generator, E_l from lowres, E_a and F from fusion
     (or all four from --base), and R from the fidelity run where there is one. The file's metadata
     keeps the model's recipe: every stage's options, the data set's summary, the commit (vidsr doctor --recipe)."""
+    write_model(runs, out, fusion, fp16, base)
+
+
+def write_model(runs: Path, out: Path, fusion: str = "fusion", fp16: bool = True, base: Path | None = None) -> None:
+    """`vidsr export` (and `vidsr train --export`): the model file, and a line saying so."""
     from vidsr.train.export import export as run_export
 
     path = run_export(runs, out, fusion=fusion, half=fp16, base=base,

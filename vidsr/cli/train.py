@@ -33,6 +33,8 @@ def train(
                                         "or a stage's weights); fidelity: the model R trains on."),
     set_options: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help="A stage option of presets.json "
                                           "(repeatable; VALUE as JSON where it parses, else text), e.g. --set pixel_weight=0.5."),
+    export: Optional[Path] = typer.Option(None, "--export", help="Then write the model file of the runs folder "
+                                          "(as vidsr export; with --stage all: the rebuild in one command)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the stage's last checkpoint."),
     device: str = typer.Option("auto", "--device", callback=options.device, help="auto, cpu, cuda, cuda:1 ..."),
     precision: str = typer.Option("fp32", "--precision", help="fp32, bf16 or fp16 (autocast)."),
@@ -41,7 +43,8 @@ def train(
     sample_every: int = typer.Option(500, "--sample-every", min=1, help="Write a sample grid every N steps."),
     checkpoint_every: int = typer.Option(250, "--checkpoint-every", min=1, help="Write a resumable checkpoint every N steps."),
 ) -> None:
-    """Train one stage of the model; each stage reads the frozen outputs of the stages before it."""
+    """Train one stage of the model (or all: the whole model); each stage reads the frozen outputs of
+    the stages before it. Rebuild a model from a prepared set: --stage all --export MODEL."""
     import torch
 
     from vidsr.cli.progress import progress_bars
@@ -61,3 +64,9 @@ def train(
     if os.environ.get("RANK", "0") == "0":
         for path in written:
             typer.echo(f"wrote {path}")
+        if export is not None:
+            from vidsr.cli.export import write_model
+            from vidsr.models.runs import VARIANT_NAMES
+
+            trained = [p.parent.name for p in written if p.parent.name in VARIANT_NAMES]
+            write_model(runs, export, fusion=trained[-1] if trained else "fusion")
