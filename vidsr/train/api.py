@@ -70,9 +70,9 @@ def stage_overrides(preset: Preset, names: tuple[str, ...], overrides: dict) -> 
     known = {n: set(preset.train[n]) | set(OPTIONAL_OPTIONS) for n in names}
     for key in overrides:
         if not any(key in k for k in known.values()):
-            where = f"stage '{names[0]}'" if len(names) == 1 else "any stage"
-            raise VidsrError(f"'{key}' is not a training option of {where} in vidsr/models/presets.json "
-                             f"(options of {names[0]}: {', '.join(sorted(known[names[0]]))})")
+            where = (f"stage '{names[0]}' (its options: {', '.join(sorted(known[names[0]]))})" if len(names) == 1
+                     else f"any stage of {', '.join(names)}")
+            raise VidsrError(f"'{key}' is not a training option of {where} in vidsr/models/presets.json")
     if len(names) > 1 and overrides.get("init"):
         raise VidsrError("init warm-starts one stage: give it with --stage STAGE, not --stage all")
     return {n: {k: v for k, v in overrides.items() if k in known[n]} for n in names}
