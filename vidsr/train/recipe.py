@@ -148,6 +148,10 @@ def _short(value) -> str:
     return str(value)
 
 
+def _short_commit(commit: str) -> str:
+    return commit[:12] + ("-dirty" if commit.endswith("-dirty") else "")
+
+
 def recipe_rows(recipe: dict | None) -> list[tuple[str, str]]:
     """A compact summary of a recipe as (label, text) rows, for `vidsr doctor`: the code, then per
     stage its steps, batch, lr, seed, data and the options changed from the preset; then per
@@ -155,7 +159,7 @@ def recipe_rows(recipe: dict | None) -> list[tuple[str, str]]:
     if not recipe:
         return [("recipe", NOT_RECORDED)]
     commit = str(recipe.get("commit", "unknown"))
-    head = f"vidsr {recipe.get('vidsr', '?')}, commit {commit[:12]}{'-dirty' if commit.endswith('-dirty') else ''}"
+    head = f"vidsr {recipe.get('vidsr', '?')}, commit {_short_commit(commit)}"
     rows = [("recipe", head + (f", G E_l E_a F from {recipe['base']}" if recipe.get("base") else ""))]
     for stage, r in recipe.get("stages", {}).items():
         if "options" not in r:
@@ -172,7 +176,7 @@ def recipe_rows(recipe: dict | None) -> list[tuple[str, str]]:
         if changed:
             parts.append("changed: " + ", ".join(f"{k} {_short(v)}" for k, v in changed.items()))
         if r.get("commit") and r["commit"] != commit:
-            parts.append(f"commit {r['commit'][:12]}")
+            parts.append(f"commit {_short_commit(r['commit'])}")
         rows.append((f"  {stage}", "; ".join(parts)))
     for name, d in recipe.get("data", {}).items():
         if "samples" not in d:
