@@ -1,4 +1,5 @@
-"""`vidsr train` for stage options the CLI has no flag for (init, pixel_weight, ambiguous, ...).
+"""`vidsr train` with --set, as the research commands ran it before `vidsr train --set KEY=VALUE`
+existed (the same overrides; new commands: use `vidsr train --set`).
 
     python research/scripts/train_stage.py STAGE --data SET --runs RUNS [--steps N] [--resume] \
         [--seed S] [--set KEY=VALUE ...]

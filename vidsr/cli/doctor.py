@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Optional
+
+import typer
 
 # The runtime dependencies whose versions are shown (pyproject.toml's list).
 PACKAGES = ("torch", "torchvision", "facenet-pytorch", "numpy", "opencv-python-headless", "ffmpeg-python",
@@ -33,10 +37,32 @@ def _ffmpeg_row() -> str:
     return f"{exe} ({source}; version {first.split(' ')[0]})"
 
 
-def doctor() -> None:
-    """Print versions, the compute device, the ffmpeg binary and where the default weights are."""
+def _model_recipe(weights: Path | None) -> dict | None:
+    """The recipe in the metadata of ``weights`` (default: the default model); None for a
+    model made before recipes were saved. A missing or broken file: WeightsError (one line)."""
+    from vidsr.models.io import read_metadata
+    from vidsr.weights import resolve_weights
+
+    return read_metadata(resolve_weights(weights)).get("recipe")
+
+
+def doctor(
+    weights: Optional[Path] = typer.Option(None, "--weights", help="The model whose recipe is shown (default: the default model)."),
+    recipe: bool = typer.Option(False, "--recipe", help="Print the model's recipe whole (JSON: every stage's options, "
+                                "the data set's summary, the commit) and nothing else."),
+) -> None:
+    """Print versions, the compute device, the ffmpeg binary, where the default weights are and
+    how the model was made (its recipe, in brief; --recipe: whole)."""
+    import json
     import shutil
     import sys
+
+    from vidsr.train.recipe import NOT_RECORDED, recipe_rows
+
+    if recipe:
+        record = _model_recipe(weights)
+        typer.echo(json.dumps(record, indent=1) if record else f"recipe: {NOT_RECORDED}")
+        return
 
     from rich.console import Console
     from rich.markup import escape
@@ -66,6 +92,15 @@ def doctor() -> None:
 
     ok, status = default_weights_status()
     table.add_row("default weights", status if ok else f"[red]{escape(status)}[/]")
+    if ok or weights is not None:
+        try:
+            rows = recipe_rows(_model_recipe(weights))
+        except Exception as e:  # doctor reports, it does not fail
+            rows = [("recipe", f"[red]{escape(str(e))}[/]")]
+        if weights is not None:
+            rows.insert(0, ("model", str(weights)))
+        for label, text in rows:
+            table.add_row(label, escape(text))
     espeak = shutil.which("espeak-ng")
     table.add_row("espeak-ng", espeak or "not installed (only `vidsr prepare` of photos needs it: apt-get install espeak-ng)")
     table.add_row("python", f"{sys.version.split()[0]} ({sys.executable})")

@@ -18,9 +18,15 @@ def export(
                               "(a fidelity run trained on it adds R)."),
 ) -> None:
     """Write the inference model of a run: G from generator, E_l from lowres, E_a and F from fusion
-    (or all four from --base), and R from the fidelity run where there is one."""
+    (or all four from --base), and R from the fidelity run where there is one. The file's metadata
+    keeps the model's recipe: every stage's options, the data set's summary, the commit (vidsr doctor --recipe)."""
+    write_model(runs, out, fusion, fp16, base)
+
+
+def write_model(runs: Path, out: Path, fusion: str = "fusion", fp16: bool = True, base: Path | None = None) -> None:
+    """`vidsr export` (and `vidsr train --export`): the model file, and a line saying so."""
     from vidsr.train.export import export as run_export
 
     path = run_export(runs, out, fusion=fusion, half=fp16, base=base,
-                      extra={"runs": str(runs), "fusion_run": fusion, "base": str(base) if base else None})
+                      extra={"runs": runs.name, "fusion_run": fusion, "base": base.name if base else None})
     typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")

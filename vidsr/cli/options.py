@@ -31,3 +31,20 @@ def given(**values) -> dict:
     """The options the user gave (not None), to pass on as keywords: the library's own
     defaults stand for the rest, so they are written in one place."""
     return {k: v for k, v in values.items() if v is not None}
+
+
+def key_values(items: list[str] | None, name: str = "--set") -> dict:
+    """--set KEY=VALUE (repeatable) as {KEY: VALUE}, VALUE read as JSON where it parses
+    (numbers, true/false, null, lists), else as text (a path)."""
+    import json
+
+    out = {}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint=f"'{name}'")
+        try:
+            out[key.strip()] = json.loads(text)
+        except json.JSONDecodeError:
+            out[key.strip()] = text
+    return out

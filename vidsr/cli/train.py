@@ -13,7 +13,8 @@ from vidsr.models.runs import RUNS
 
 
 def train(
-    stage: str = typer.Option(..., "--stage", help="generator | highres | lowres | audio | fusion | all; classifiers and lapsrn for evaluate"),
+    stage: str = typer.Option(..., "--stage", help="generator | highres | classifiers | lowres | audio | fusion | fidelity, "
+                              "or all (the whole model, in that order); lapsrn for evaluate"),
     data: Optional[Path] = typer.Option(None, "--data", help="A prepared set (vidsr prepare) or, for generator/highres, a folder of face photos."),
     runs: Path = typer.Option(RUNS, "--runs", help="Root folder of the runs: one subfolder per stage."),
     preset: str = typer.Option("cpu", "--preset", help="Network sizes: cpu, paper or tiny (vidsr/models/presets.json)."),
@@ -28,6 +29,12 @@ def train(
         None, "--degrade/--clean", help="lowres, fusion: E_l's 8x8 inputs degraded as real tiny faces are, or the paper's clean bicubic D (default: the preset's)."),
     vgg16: Optional[Path] = typer.Option(None, "--vgg16", help="VGG16 weights (safetensors) for the perceptual loss of E_h; default: D features."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Use at most this many training images (generator, highres)."),
+    init: Optional[Path] = typer.Option(None, "--init", help="Warm-start the stage from this weights file (a model "
+                                        "or a stage's weights); fidelity: the model R trains on."),
+    set_options: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help="A stage option of presets.json "
+                                          "(repeatable; VALUE as JSON where it parses, else text), e.g. --set pixel_weight=0.5."),
+    export: Optional[Path] = typer.Option(None, "--export", help="Then write the model file of the runs folder "
+                                          "(as vidsr export; with --stage all: the rebuild in one command)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the stage's last checkpoint."),
     device: str = typer.Option("auto", "--device", callback=options.device, help="auto, cpu, cuda, cuda:1 ..."),
     precision: str = typer.Option("fp32", "--precision", help="fp32, bf16 or fp16 (autocast)."),
@@ -36,7 +43,8 @@ def train(
     sample_every: int = typer.Option(500, "--sample-every", min=1, help="Write a sample grid every N steps."),
     checkpoint_every: int = typer.Option(250, "--checkpoint-every", min=1, help="Write a resumable checkpoint every N steps."),
 ) -> None:
-    """Train one stage of the model; each stage reads the frozen outputs of the stages before it."""
+    """Train one stage of the model (or all: the whole model); each stage reads the frozen outputs of
+    the stages before it. Rebuild a model from a prepared set: --stage all --export MODEL."""
     import torch
 
     from vidsr.cli.progress import progress_bars
@@ -44,8 +52,9 @@ def train(
 
     if threads:
         torch.set_num_threads(threads)
-    given = {"batch": batch, "lr": lr, "limit": limit, "vgg16": vgg16, "gender_weight": gender_weight, "degrade": degrade}
-    overrides = {k: v for k, v in given.items() if v is not None}
+    given = {"batch": batch, "lr": lr, "limit": limit, "vgg16": vgg16, "gender_weight": gender_weight, "degrade": degrade,
+             "init": str(init) if init else None}
+    overrides = {**options.key_values(set_options), **{k: v for k, v in given.items() if v is not None}}
     if layers != 1 or fixed_audio:
         overrides.update(layers=layers, finetune_audio=not fixed_audio)
     with progress_bars() as progress:
@@ -55,3 +64,9 @@ def train(
     if os.environ.get("RANK", "0") == "0":
         for path in written:
             typer.echo(f"wrote {path}")
+        if export is not None:
+            from vidsr.cli.export import write_model
+            from vidsr.models.runs import VARIANT_NAMES
+
+            trained = [p.parent.name for p in written if p.parent.name in VARIANT_NAMES]
+            write_model(runs, export, fusion=trained[-1] if trained else "fusion")

@@ -3,7 +3,8 @@
 Every stage trains in ``RUNS/<stage>/``: ``options.json``, ``stats.jsonl``, ``samples/``,
 ``checkpoints/`` and, when it ends, ``weights.safetensors`` (:data:`WEIGHTS`), the networks
 that later stages, the evaluation and ``vidsr export`` read. The paper's stages run in
-:data:`STAGE_ORDER`; :data:`EXTRA_STAGES` are for the evaluation. The fusion stage has
+:data:`STAGE_ORDER`; :data:`EXTRA_STAGES` are for the evaluation; ``--stage all`` runs
+:data:`RECIPE_ORDER` (the whole model). The fusion stage has
 :data:`VARIANTS`, each in its own folder; :data:`RUN_NETWORKS` says which network comes
 from which folder. Adding a fusion variant is one row of :data:`VARIANTS`.
 """
@@ -30,9 +31,14 @@ def default_runs() -> Path:
 
 RUNS = default_runs()  # the `--runs` default of every command that takes one (`vidsr train`, `vidsr export`)
 
-STAGE_ORDER = ("generator", "highres", "lowres", "audio", "fusion")  # the paper's, as `--stage all` runs them
+STAGE_ORDER = ("generator", "highres", "lowres", "audio", "fusion")  # the paper's
 EXTRA_STAGES = ("classifiers", "lapsrn")  # our judges C_g / C_i (section 4.3), the LapSRN baseline (Table 2)
 STAGES = STAGE_ORDER + EXTRA_STAGES
+# What `vidsr train --stage all` runs, in order: the whole model. The paper's stages, C_g before
+# the stages whose gender terms read it (fusion, fidelity), then R on the model they made, which
+# `--stage all` first exports to FIDELITY_INIT (the fidelity stage's option init).
+RECIPE_ORDER = ("generator", "highres", "classifiers", "lowres", "audio", "fusion", "fidelity")
+FIDELITY_INIT = Path("fidelity") / "init.safetensors"
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from vidsr.data.shards import check_shards  # noqa: F401 (cli/evaluate and tests import it from here too)
 from vidsr.errors import VidsrError
-from vidsr.models.presets import get_preset
-from vidsr.train.context import TrainContext
+from vidsr.models.presets import Preset, get_preset
+from vidsr.models.runs import FIDELITY_INIT, RECIPE_ORDER
+from vidsr.train.context import OPTIONAL_OPTIONS, TrainContext
 from vidsr.train.loop import run_stage
-from vidsr.train.stages import STAGE_ORDER
 
 STAGE_CLASSES = {
     "generator": "vidsr.train.stages.generator:GeneratorStage",
@@ -63,12 +63,30 @@ def check_counts(**counts: int | None) -> None:
             raise VidsrError(f"{name} must be a whole number of at least 1, got {value!r}")
 
 
+def stage_overrides(preset: Preset, names: tuple[str, ...], overrides: dict) -> dict[str, dict]:
+    """The overrides each stage of ``names`` takes: those that are options of it (its block in
+    presets.json, or :data:`OPTIONAL_OPTIONS`). VidsrError naming the key for one that no stage
+    of ``names`` has; and for ``init`` given to several stages (it names one stage's start)."""
+    known = {n: set(preset.train[n]) | set(OPTIONAL_OPTIONS) for n in names}
+    for key in overrides:
+        if not any(key in k for k in known.values()):
+            where = (f"stage '{names[0]}' (its options: {', '.join(sorted(known[names[0]]))})" if len(names) == 1
+                     else f"any stage of {', '.join(names)}")
+            raise VidsrError(f"'{key}' is not a training option of {where} in vidsr/models/presets.json")
+    if len(names) > 1 and overrides.get("init"):
+        raise VidsrError("init warm-starts one stage: give it with --stage STAGE, not --stage all")
+    return {n: {k: v for k, v in overrides.items() if k in known[n]} for n in names}
+
+
 def train(stage: str, data: Path | None, runs: Path, preset: str = "cpu", steps: int | None = None,
           resume: bool = False, device: str = "auto", precision: str = "fp32", seed: int = 0,
           overrides: dict | None = None, progress=None, **loop_options) -> list[Path]:
-    """Train `stage` ('all' for every stage in order); returns the weights files written.
-    ``progress``: see :func:`vidsr.train.loop.run_stage` (none by default)."""
-    names = STAGE_ORDER if stage == "all" else (stage,)
+    """Train `stage` ('all': the whole model, :data:`vidsr.models.runs.RECIPE_ORDER`, the
+    fidelity stage on the model the others made, exported to ``runs/fidelity/init.safetensors``);
+    returns the weights files written. ``overrides``: stage options over the preset's (under
+    'all', each to the stages that have it). ``progress``: see :func:`vidsr.train.loop.run_stage`
+    (none by default)."""
+    names = RECIPE_ORDER if stage == "all" else (stage,)
     if any(n not in STAGE_CLASSES for n in names):
         raise VidsrError(f"unknown stage '{stage}' (choose from {', '.join(STAGE_CLASSES)} or all)")
     check_counts(steps=steps, **{k: v for k, v in (overrides or {}).items() if k in ("batch", "limit")},
@@ -76,12 +94,23 @@ def train(stage: str, data: Path | None, runs: Path, preset: str = "cpu", steps:
     if (overrides or {}).get("layers", 1) not in (1, 3):
         raise VidsrError(f"layers must be 1 (F) or 3 (F_3), got {overrides['layers']}")
     p = get_preset(preset)
+    per_stage = stage_overrides(p, names, overrides or {})
     check_data(names, data)
     written = []
     for name in names:
-        options = {**p.train[name], **(overrides or {})}
+        options = {**p.train[name], **per_stage[name]}
+        if stage == "all" and name == "fidelity":
+            options["init"] = str(_export_for_fidelity(Path(runs), written))
         ctx = TrainContext.create(p, data, runs, device, precision, seed, options)
         stage_obj = stage_class(name)(ctx)
         written.append(run_stage(stage_obj, ctx, steps if steps is not None else int(options["steps"]), resume=resume,
                                  progress=progress, **loop_options))
     return written
+
+
+def _export_for_fidelity(runs: Path, written: list[Path]) -> Path:
+    """The model (G, E_l, E_a, F; no R) the stages before made, for R to train on; its fusion
+    variant is the one just trained (the last weights file written)."""
+    from vidsr.train.export import export
+
+    return export(runs, runs / FIDELITY_INIT, fusion=written[-1].parent.name, fidelity=False)

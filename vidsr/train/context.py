@@ -16,6 +16,9 @@ from vidsr.devices import PRECISIONS, autocast, pick_device, precision_dtype
 from vidsr.errors import VidsrError
 from vidsr.models.presets import Preset
 
+OPTIONAL_OPTIONS = ("limit", "vgg16", "init", "lr_rampdown")  # stage options presets.json need not give
+
+
 class StageOptions(dict):
     """A stage's training options: its preset's ``train`` block in ``presets.json``, then the
     overrides. There are no defaults in the code: reading an option the preset does not

@@ -7,20 +7,23 @@ from pathlib import Path
 
 from vidsr.errors import VidsrError
 from vidsr.models.facesr import FaceSR
-from vidsr.models.io import load_networks, networks_in, read_preset
+from vidsr.models.io import load_networks, networks_in, read_metadata, read_preset
 from vidsr.models.runs import weights_file
+from vidsr.train.recipe import model_recipe
 
 FIDELITY_RUN = "fidelity"  # the run folder of the fidelity stage (R)
 
 
 def export(runs: str | Path, out: str | Path, fusion: str = "fusion", half: bool = True, extra: dict | None = None,
-           base: str | Path | None = None) -> Path:
+           base: str | Path | None = None, fidelity: bool = True) -> Path:
     """Collect a FaceSR model into one weights file: G from generator, E_l from lowres, F and
     the fine-tuned E_a from the ``fusion`` variant (:data:`vidsr.models.runs.VARIANTS`), or all
     four from the model file ``base``; and R from the fidelity run, where ``runs`` holds one
-    (it must have been trained on that same G, E_l, E_a and F: its option ``init``)."""
+    (it must have been trained on that same G, E_l, E_a and F: its option ``init``), unless
+    ``fidelity`` is False. The metadata holds ``extra`` and the model's ``recipe``
+    (:func:`vidsr.train.recipe.model_recipe`: every stage's options, the data set's summary, the commit)."""
     fidelity_file = weights_file(runs, FIDELITY_RUN)
-    prior = _fidelity_prior(fidelity_file) if fidelity_file.exists() else None
+    prior = _fidelity_prior(fidelity_file) if fidelity and fidelity_file.exists() else None
     if base is not None:
         preset = read_preset(base)
         model = FaceSR(preset, fusion_layers=3 if "F_3" in networks_in(base) else 1, fidelity=prior)
@@ -34,7 +37,9 @@ def export(runs: str | Path, out: str | Path, fusion: str = "fusion", half: bool
         load_networks(fusion_file, {"E_a": model.E_a, model.fusion_key: model.F})
     if model.R is not None:
         load_networks(fidelity_file, {"R": model.R})
-    model.save(out, extra, half=half)
+    recipe = model_recipe(runs, fusion, fidelity=model.R is not None, base=base,
+                          base_recipe=read_metadata(base).get("recipe") if base is not None else None)
+    model.save(out, {**(extra or {}), "recipe": recipe}, half=half)
     return Path(out)
 
 

@@ -24,13 +24,18 @@ from vidsr.models.io import save_networks
 from vidsr.models.runs import WEIGHTS
 from vidsr.train.checkpoint import Checkpointer
 from vidsr.train.context import TrainContext
+from vidsr.train.recipe import code_version
 
 
 def _write_options(run_dir: Path, ctx: TrainContext, stage, steps: int, resume: bool) -> None:
+    """What the stage resolved, whole: the preset, the stage's options after the overrides, the
+    steps, seed, data, device, precision, world size, what the stage records itself
+    (``recorded_options``) and the code (vidsr version, git commit). ``vidsr export`` copies it
+    into the model's recipe (:mod:`vidsr.train.recipe`)."""
     opts = {
         "stage": stage.name, "preset": ctx.preset.to_dict(), "data": str(ctx.data) if ctx.data else None,
         "steps": steps, "device": str(ctx.device), "precision": ctx.precision, "seed": ctx.seed,
-        "world_size": ctx.world_size, "options": ctx.options, **getattr(stage, "recorded_options", {}),
+        "world_size": ctx.world_size, "options": ctx.options, **getattr(stage, "recorded_options", {}), **code_version(),
     }
     name = "options.json" if not resume else f"options-resume-{int(time.time())}.json"
     (run_dir / name).write_text(json.dumps(opts, indent=2, default=str))

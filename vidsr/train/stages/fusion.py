@@ -38,7 +38,7 @@ them at 0), so that F listens and keeps the face:
   F then adds what the voice tells and cannot learn a correction of z^l itself (the paper's
   linear F is one: a regression of z - z^l on z^l, fitted to the training set's 8x8 inputs).
 - ``fixed_picture``: F (layers 1) and E_a start from the model file ``init`` (a picture term
-  fitted in closed form by vidsr.train.picture_fit) and F's weights for z^l stay as they are
+  fitted in closed form, e.g. by research/scripts/fit_picture_term.py) and F's weights for z^l stay as they are
   there: training moves the voice term (and the bias) on top of that fixed correction of z^l.
 """
 
@@ -129,7 +129,7 @@ class FusionStage(Stage):
         """Option ``fixed_picture``: F's weights for z_l stay as ``init`` gave them (:meth:`Fusion.freeze_picture`)."""
         if self.voice_only or self.layers != 1 or self.init["init"] is None:
             raise VidsrError("fixed_picture needs the paper's F (layers 1), an init model file with its picture term "
-                             "(vidsr.train.picture_fit) and voice_only off")
+                             "(research/scripts/fit_picture_term.py) and voice_only off")
         self.F.freeze_picture()
 
     def _ambiguous_rows(self, n: int, step: int) -> torch.Tensor:
