@@ -105,6 +105,7 @@ def enhance(
     batch: int = typer.Option(64, "--batch", min=1, help="Faces per model call."),
     raw_flicker: bool = typer.Option(False, "--raw-flicker", help="Also measure the flicker of G's unsmoothed output for the report (G runs on half as many faces again)."),
     workers: int = typer.Option(1, "--workers", min=1, help="Processes taking the videos one at a time, the threads shared among them (archives; on 2 cores, 2 workers measured 0-14 % faster than 1)."),
+    ray: Optional[str] = typer.Option(None, "--ray", metavar="[ADDRESS]", callback=options.ray_address, rich_help_panel="Performance", help="Run the videos on a Ray cluster, one task per video: --ray alone (or local) starts one on this machine; auto: the one `ray start` runs here; HOST:PORT: that one. Inputs and outputs on storage every node sees (pip install \"vidsr\\[ray]\"; docs/cluster.md)."),
 ) -> None:
     """Recover the tiny faces (about 8-16 px) in videos by fusing the picture with the voice."""
     from rich.console import Console
@@ -142,11 +143,16 @@ def enhance(
                 if str(path) not in message:
                     message = f"{path}: {message}"
                 bar.console.print(f"vidsr: error: {escape(message)}", highlight=False, soft_wrap=True)
-            elif workers > 1 and result["status"] != "skipped" and result["message"]:
+            elif (workers > 1 or ray is not None) and result["status"] != "skipped" and result["message"]:
                 warn(f"{path}: {result['message']}")  # a worker's warnings come with its result
 
         def progress(stage: str, done: int, total: int) -> None:
             bar.update(current, description=f"{stage} {name[0]}", completed=done, total=total)
+
+        def on_cluster(state: dict) -> None:
+            bar.update(overall, total=state["total"], completed=state["done"],
+                       description=f"[bold]videos[/] running {state['running']}, failed {state['failed']}, "
+                                   f"{state['fps']:.1f} frames/s over {state['workers']} worker(s)")
 
         def warn(message: str) -> None:
             bar.console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
@@ -155,7 +161,7 @@ def enhance(
             inputs, out, on_file=on_file, weights=weights, device=device, face_range=parse_face_range(face_range),
             mode=mode, audio=audio, use_audio=not no_audio, voice_to=voice_to, scale=scale, inset=inset, compare=compare,
             smooth=smooth, detect_every=detect_every, half=half, batch=batch, progress=progress, warn=warn,
-            workers=workers, raw_flicker=raw_flicker, **options.given(back_project=back_project, detail=detail, frames=frames, refine=refine, own_pixels=own_pixels),
+            workers=workers, ray=ray, on_cluster=on_cluster, raw_flicker=raw_flicker, **options.given(back_project=back_project, detail=detail, frames=frames, refine=refine, own_pixels=own_pixels),
         )
 
     table = Table(title=f"vidsr enhance -> {out}")
