@@ -58,19 +58,33 @@ def done_files(out: Path) -> list[str]:
     return sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
 
 
-def in_background(**kwargs) -> tuple[threading.Thread, dict]:
-    """:func:`enhance_many` in a thread; its results (or its exception) land in the dict."""
-    box: dict = {"states": []}
+def in_background(tmp_path: Path, names: str, weights: Path) -> tuple[Path, threading.Thread, dict]:
+    """:func:`enhance_many` over the cluster, in a thread, of one 60-frame clip per letter of
+    ``names``, into ``tmp_path/out``: (out, the thread, a dict that gets its results (or
+    its exception) and the cluster's states)."""
+    videos = tmp_path / "in"
+    videos.mkdir()
+    for name in names:
+        cut(videos / f"{name}.mp4", 0, 60)
+    out, box = tmp_path / "out", {"states": []}
 
     def run() -> None:
         try:
-            box["results"] = enhance_many(on_cluster=box["states"].append, ray="local", **kwargs)
+            box["results"] = enhance_many([videos], out, weights=weights, device="cpu", detect_every=10, ray="local",
+                                          on_cluster=box["states"].append)
         except BaseException as e:  # noqa: BLE001 - the test reports it
             box["error"] = e
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    return thread, box
+    return out, thread, box
+
+
+def finished(thread: threading.Thread, box: dict) -> list[dict]:
+    """The results of the run of :func:`in_background`, once it ends."""
+    thread.join(timeout=300)
+    assert not thread.is_alive() and "error" not in box, box.get("error")
+    return box["results"]
 
 
 def kill_worker_writing(out: Path, name: str | None = None, attempt: int = 0, timeout: float = 240) -> tuple[str, int]:
@@ -124,6 +138,25 @@ def test_without_ray_the_option_is_a_one_line_error(capsys, monkeypatch, tmp_pat
     assert "Traceback" not in err and not (tmp_path / "out").exists()
 
 
+def test_tasks_take_a_gpu_each_where_the_cluster_has_gpus():
+    from vidsr.errors import VidsrError
+    from vidsr.pipeline.cluster import slots, task_resources
+
+    class Cluster:  # what the two functions ask of the ray module
+        def __init__(self, gpus: int):
+            self.resources = {"CPU": 16.0, "GPU": float(gpus)}
+
+        def cluster_resources(self) -> dict:
+            return self.resources
+
+    gpu, cpu = task_resources(Cluster(2), "auto"), task_resources(Cluster(0), "auto")
+    assert gpu == {"num_cpus": 1, "num_gpus": 1, "device": "cuda"} and task_resources(Cluster(2), "cuda:1") == gpu
+    assert cpu == {"num_cpus": 1, "num_gpus": 0, "device": "cpu"} == task_resources(Cluster(2), "cpu")
+    assert slots(Cluster(2), gpu) == 2 and slots(Cluster(2), cpu) == 16
+    with pytest.raises(VidsrError, match="the Ray cluster has no GPUs"):
+        task_resources(Cluster(0), "cuda")
+
+
 # ------------------------------------------------------------------------ on the cluster
 
 
@@ -173,17 +206,10 @@ def test_a_cluster_run_gives_a_local_runs_outputs(cluster, tiny_weights, tmp_pat
 
 @needs_ray
 def test_a_worker_killed_mid_file_has_its_file_done_on_another(cluster, tiny_weights, tmp_path):
-    videos = tmp_path / "in"
-    videos.mkdir()
-    for name in "abcd":
-        cut(videos / f"{name}.mp4", 0, 60)
-    out = tmp_path / "out"
-    thread, box = in_background(inputs=[videos], outdir=out, weights=tiny_weights, device="cpu", detect_every=10)
+    out, thread, box = in_background(tmp_path, "abcd", tiny_weights)
     killed, pid = kill_worker_writing(out)
-    thread.join(timeout=300)
-    assert not thread.is_alive() and "error" not in box, box.get("error")
+    results = finished(thread, box)
     assert not psutil_alive(pid)
-    results = box["results"]
     assert [(Path(r["input"]).name, r["status"]) for r in results] == [(f"{n}.mp4", "ok") for n in "abcd"]
     assert done_files(out) == sorted(f"{n}/{name.format(n)}" for n in "abcd" for name in OUTPUTS)  # each once, whole
     assert not partials(out)
@@ -198,17 +224,10 @@ def test_a_worker_killed_mid_file_has_its_file_done_on_another(cluster, tiny_wei
 
 @needs_ray
 def test_a_file_whose_worker_dies_twice_is_reported_failed(cluster, tiny_weights, tmp_path):
-    videos = tmp_path / "in"
-    videos.mkdir()
-    for name in "ab":
-        cut(videos / f"{name}.mp4", 0, 60)
-    out = tmp_path / "out"
-    thread, box = in_background(inputs=[videos], outdir=out, weights=tiny_weights, device="cpu", detect_every=10)
+    out, thread, box = in_background(tmp_path, "ab", tiny_weights)
     killed, _ = kill_worker_writing(out, "vidsr enhance a.mp4", attempt=0)
     kill_worker_writing(out, killed, attempt=1)
-    thread.join(timeout=300)
-    assert not thread.is_alive() and "error" not in box, box.get("error")
-    a, b = box["results"]
+    a, b = finished(thread, box)
     assert a["status"] == "failed" and "died twice" in a["message"] and b["status"] == "ok"
     time.sleep(1)  # the killed workers' ffmpeg children end
     assert done_files(out) == sorted(f"b/{name.format('b')}" for name in OUTPUTS)  # a's folder swept away

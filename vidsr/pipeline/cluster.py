@@ -53,13 +53,37 @@ def connect(ray, address: str) -> bool:
     if ray.is_initialized():
         return False
     try:
-        ray.init(address=address, logging_level="ERROR", log_to_driver=False)
+        with _quiet(address != "local"):
+            ray.init(address=address, logging_level="ERROR", log_to_driver=False)
     except ConnectionError as e:
         raise VidsrError(f"--ray {address}: no Ray cluster there ({str(e).splitlines()[0]}); "
                          "start one with `ray start --head` (docs/cluster.md)") from None
     except ValueError as e:  # a malformed address
         raise VidsrError(f"--ray {address}: {str(e).splitlines()[0]}") from None
     return True
+
+
+@contextlib.contextmanager
+def _quiet(joining: bool):
+    """Ray's own warnings while it looks for a cluster (once a second, some from its C++
+    core, straight to file descriptor 2) are not the user's: one line says what went wrong.
+    Not while starting a local cluster: its processes would keep the stand-in stderr."""
+    import tempfile
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if not joining:
+            yield
+            return
+        saved = os.dup(2)
+        with tempfile.TemporaryFile() as sink:
+            os.dup2(sink.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
 
 
 def task_resources(ray, device: str) -> dict:
