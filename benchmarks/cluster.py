@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from enhance import CLIP, make_clip  # noqa: E402  (the same test clip)
+from enhance import CLIP, make_clip, print_result  # noqa: E402  (the same test clip, the same JSON)
 
 
 def child(side: str, folder: str, weights: str, workers: int) -> dict:
@@ -109,10 +109,7 @@ def main() -> None:
             results["runs"].append(json.loads(out.stdout.strip().splitlines()[-1]))
     by_side = {r["side"]: r for r in results["runs"]}
     results["ray_vs_workers"] = round(by_side["ray"]["clips_per_hour"] / by_side["workers"]["clips_per_hour"], 3)
-    text = json.dumps(results, indent=1)
-    if args.json:
-        Path(args.json).write_text(text + "\n")
-    print(text)
+    print_result(results, args.json)
 
 
 if __name__ == "__main__":
