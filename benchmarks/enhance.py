@@ -306,9 +306,14 @@ def main() -> None:
                 shutil.copy(video, folder / f"clip{i:03d}{video.suffix}")
             results["archive"] = run_child(["--weights", weights, "--archive-child", str(folder), "cpu", str(args.workers)],
                                            fatal=False)
+    print_result(results, args.json)
+
+
+def print_result(results: dict, path: str | None) -> None:
+    """``results`` as JSON on stdout and, with ``path`` (--json), in that file."""
     text = json.dumps(results, indent=1)
-    if args.json:
-        Path(args.json).write_text(text + "\n")
+    if path:
+        Path(path).write_text(text + "\n")
     print(text)
 
 

@@ -9,6 +9,8 @@ lack, and a tiny prepared set.
 - Made voices need the espeak-ng program (``apt-get install espeak-ng``): :func:`espeak`
   skips a test without it, with one reason too.
 - A test of an ffmpeg feature that not every build has asks :func:`ffmpeg_option`.
+- A test of `vidsr enhance --ray` needs Ray, an optional extra (``pip install -e ".[ray]"``):
+  it carries the :data:`needs_ray` mark, one reason for all of them.
 
 Everything else runs on what the tests make themselves (synthetic faces, clips and sound).
 """
@@ -16,6 +18,7 @@ Everything else runs on what the tests make themselves (synthetic faces, clips a
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import re
 import shutil
@@ -34,6 +37,9 @@ SHARED_REASON = f"needs the shared data folder {DATA} (set VIDSR_SHARED to the s
 ESPEAK_REASON = "needs espeak-ng to make voices (apt-get install espeak-ng)"
 
 needs_shared = pytest.mark.skipif(not DATA.is_dir(), reason=SHARED_REASON)
+
+RAY_REASON = 'needs Ray, the optional extra of `vidsr enhance --ray` (pip install -e ".[ray]")'
+needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason=RAY_REASON)
 
 
 def shared(*parts: str) -> Path:

@@ -13,7 +13,7 @@ import sys
 import typer
 
 from vidsr import __version__
-from vidsr.cli import detect, doctor, enhance, evaluate, export, image, mix, prepare, train
+from vidsr.cli import detect, doctor, enhance, evaluate, export, image, mix, options, prepare, train
 from vidsr.errors import VidsrError
 
 try:  # typer 0.2x carries its own copy of click
@@ -71,7 +71,7 @@ def main() -> None:
     (bad usage or input); a run over several files exits 1 when some of them failed."""
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        code = app(standalone_mode=False)
+        code = app(args=options.bare_ray(sys.argv[1:]), standalone_mode=False)
     except _click.UsageError as e:
         if not e.format_message().strip():  # `vidsr` alone: the help, as click prints it
             e.show()

@@ -147,6 +147,12 @@ def enhance(
     workers: int = typer.Option(1, "--workers", min=1, metavar="N", rich_help_panel=SPEED, show_default=True,
                                 help="Processes that take the videos one at a time, sharing the CPU threads "
                                      "(for archives on machines with many cores)."),
+    ray: Optional[str] = typer.Option(None, "--ray", metavar="[ADDRESS]", callback=options.ray_address, rich_help_panel=SPEED,
+                                      show_default="off: this machine alone",
+                                      help="Run the videos on a Ray cluster, one task per video: --ray alone (or local) "
+                                           "starts one on this machine; auto: the one `ray start` runs here; HOST:PORT: "
+                                           "that one. Inputs and outputs on storage every node sees "
+                                           "(pip install \"vidsr\\[ray]\"; docs/cluster.md)."),
 ) -> None:
     """Recover the tiny faces (about 8-16 px) in videos by fusing the picture with the voice."""
     from rich.console import Console
@@ -180,7 +186,7 @@ def enhance(
                 if str(path) not in message:
                     message = f"{path}: {message}"
                 bars.print(f"vidsr: error: {escape(message)}")
-            elif workers > 1 and result["status"] != "skipped" and result["message"]:
+            elif (workers > 1 or ray is not None) and result["status"] != "skipped" and result["message"]:
                 warn(f"{path}: {result['message']}")  # a worker's warnings come with its result
 
         def warn(message: str) -> None:
@@ -190,7 +196,7 @@ def enhance(
             inputs, out, on_file=on_file, weights=weights, device=device, face_range=parse_face_range(face_range),
             mode=mode, audio=audio, use_audio=not no_audio, voice_to=voice_to, scale=scale, inset=inset, compare=compare,
             drawing=drawing, detect_every=detect_every, half=half, batch=batch, progress=bars.progress, warn=warn,
-            workers=workers, raw_flicker=raw_flicker,
+            workers=workers, ray=ray, on_cluster=bars.cluster, raw_flicker=raw_flicker,
         )
     finally:
         bars.stop()

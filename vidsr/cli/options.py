@@ -4,6 +4,8 @@ before any work starts."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from vidsr.devices import check_device_name
@@ -47,4 +49,30 @@ def key_values(items: list[str] | None, name: str = "--set") -> dict:
             out[key.strip()] = json.loads(text)
         except json.JSONDecodeError:
             out[key.strip()] = text
+    return out
+
+
+def is_ray_address(text: str) -> bool:
+    """Whether ``text`` is a Ray cluster's address for --ray: local, auto, HOST:PORT or
+    ray://HOST:PORT (not a file or folder that happens to hold a colon)."""
+    return text in ("local", "auto") or (":" in text and not text.startswith("-") and not Path(text).exists())
+
+
+def ray_address(value: str | None) -> str | None:
+    """--ray ADDRESS (see :func:`bare_ray`)."""
+    if value is not None and not is_ray_address(value):
+        raise typer.BadParameter(f"{value!r} is no cluster address (local, auto, HOST:PORT or ray://HOST:PORT)")
+    return value
+
+
+def bare_ray(argv: list[str]) -> list[str]:
+    """``argv`` with "local" after a --ray that has no address (the end, an option or an input
+    follows): `--ray [ADDRESS]`, which Typer cannot declare (its options take a value or none)."""
+    out = []
+    for i, arg in enumerate(argv):
+        if arg == "--":  # the rest are inputs
+            return out + argv[i:]
+        out.append(arg)
+        if arg == "--ray" and (i + 1 == len(argv) or not is_ray_address(argv[i + 1])):
+            out.append("local")
     return out

@@ -82,11 +82,14 @@ class VideoBars:
         self.overall = self.bars.add_task("[bold]all videos", total=1.0, start=False)
         self.current = self.bars.add_task("", total=1.0, visible=False, start=False)
 
-    def file_started(self, i: int, n: int, name: str) -> None:
+    def _start(self) -> None:
         if not self.started:
             self.bars.start()
             self.bars.start_task(self.overall)
             self.started = True
+
+    def file_started(self, i: int, n: int, name: str) -> None:
+        self._start()
         self.n, self.name = n, name
         self.bars.update(self.overall, description=f"[bold]all videos ({i + 1}/{n})", total=n, completed=self.done)
         self.bars.reset(self.current, total=1.0, completed=0, description=f"starting {name}", visible=True)
@@ -99,6 +102,14 @@ class VideoBars:
         share = phase_share(stage, done, total)
         self.bars.update(self.current, description=f"{stage} {self.name}", completed=share)
         self.bars.update(self.overall, completed=self.done + share)
+
+    def cluster(self, state: dict) -> None:
+        """A Ray run's progress (:mod:`vidsr.pipeline.cluster`): files done, running and failed,
+        and the frames per second over the cluster, on the bar of all videos."""
+        self._start()
+        self.bars.update(self.overall, total=state["total"], completed=state["done"],
+                         description=f"[bold]all videos[/] running {state['running']}, failed {state['failed']}, "
+                                     f"{state['fps']:.1f} frames/s over {state['workers']} worker(s)")
 
     def print(self, text: str) -> None:
         (self.bars.console if self.started else self.console).print(text, highlight=False, soft_wrap=True)

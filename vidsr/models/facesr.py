@@ -117,12 +117,17 @@ class FaceSR(nn.Module):
         0 none); on the CPU in pieces of CPU_G_BATCH faces."""
         out = []
         for part, own in zip(self._pieces(z), self._pieces(x_own)):
-            feats = self.G.features(part)[1] if self.R.prior and weight > 0 else None
             u = self.R.zoom(own.to(part.dtype))
-            out.append(self.R(u, feats, weight) if feats is not None or not self.R.prior else
-                       self.R(u, {s: torch.zeros(len(u), c, s, s, dtype=u.dtype, device=u.device)
-                                  for s, c in self.R.prior_channels.items()}, 0.0))
+            out.append(self.R(u, self._prior(part, weight), weight))
         return torch.cat(out)
+
+    def _prior(self, z: torch.Tensor, weight: float) -> dict[int, torch.Tensor] | None:
+        """G's features for R (None for an R without the prior; zeros, and G not run, at weight 0)."""
+        if not self.R.prior:
+            return None
+        if weight == 0:
+            return {s: z.new_zeros(len(z), c, s, s) for s, c in self.R.prior_channels.items()}
+        return self.G.features(z)[1]
 
     def refine(self, z: torch.Tensor, x_l: torch.Tensor, steps: int, lr: float = REFINE_LR) -> torch.Tensor:
         """G's faces [B,3,R,R] for the codes z, their styles w = mapping(z) first moved by

@@ -27,6 +27,7 @@ The modules, one job each:
 - ``render``: each frame enlarged with its faces put back, the videos written;
 - ``report``: ``<stem>.report.json``;
 - ``many``: :func:`enhance_many` and :func:`expand_inputs` (files, folders, globs);
+- ``cluster``: :func:`enhance_many` over a Ray cluster (``ray=``: `vidsr enhance --ray`), a task per video;
 - ``still``: single pictures, :func:`enhance_face`, :func:`mix_faces`, :func:`voice_code`;
 - ``model``: loading the model and the face detector, mixed precision;
 - ``voice``: z_a per frame time from the streamed 4 s windows, or per track from its speech;

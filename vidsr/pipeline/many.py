@@ -65,6 +65,8 @@ def enhance_many(
     device: str = "auto",
     face_range: tuple[float, float] | None = None,
     workers: int = 1,
+    ray: str | None = None,
+    on_cluster: Callable[[dict], None] | None = None,
     **options,
 ) -> list[dict]:
     """:func:`vidsr.pipeline.enhance_video` for every video of ``inputs`` (files, folders, globs), each
@@ -86,6 +88,10 @@ def enhance_many(
     research/benchmarks.md); the model is loaded here too, first, so that bad weights fail as one error; the
     ``progress`` and ``warn`` callbacks are then not called (warnings are in each result's
     message) and ``on_file`` only as each video is done.
+
+    ``ray``: on a Ray cluster instead ("local", "auto" or an address:
+    :mod:`vidsr.pipeline.cluster`), the callbacks as with workers, and ``on_cluster(state)``
+    with the cluster's progress (files done, failed, running, frames per second).
     """
     check_options(face_range=face_range, **options)
     if options.get("audio") is not None:
@@ -99,6 +105,11 @@ def enhance_many(
     if not files:
         raise VidsrError("no videos found in the given inputs")
     jobs = list(zip(files, _output_folders(files, outdir)))
+    if ray is not None:
+        from vidsr.pipeline.cluster import enhance_on_ray
+
+        return enhance_on_ray(jobs, ray, on_file=on_file, on_cluster=on_cluster, weights=weights, device=device,
+                              face_range=face_range, options=options)
     if len(jobs) == 1 and not (jobs[0][1] / f"{files[0].stem}.report.json").exists():
         probe_video(files[0])  # a lone bad video is bad input: one error, before anything is loaded or written
     model = load_model(weights, device)  # with workers too: bad weights fail here, as one error
@@ -110,19 +121,24 @@ def enhance_many(
     for i, (f, folder) in enumerate(jobs):
         if on_file:
             on_file(i, len(jobs), f, None)
-        results.append(_enhance_one(f, folder, model, detector, face_range, options))
+        results.append(enhance_one(f, folder, model, detector, face_range, options))
         if on_file:
             on_file(i, len(jobs), f, results[-1])
         gc.collect()
     return results
 
 
-def _enhance_one(f: Path, folder: Path, model, detector, face_range, options: dict) -> dict:
+def new_result(f: Path, folder: Path, status: str = "skipped", message: str = "") -> dict:
+    """The result dict of :func:`enhance_many` for ``f`` before its run."""
+    return {"input": str(f), "folder": str(folder), "status": status, "message": message,
+            "tracks": None, "frames": None, "seconds": 0.0, "report": str(folder / f"{f.stem}.report.json")}
+
+
+def enhance_one(f: Path, folder: Path, model, detector, face_range, options: dict) -> dict:
     """One video into ``folder``: :func:`enhance_video`, or skipped (its report exists), or
     failed (a :class:`VidsrError`); the result dict of :func:`enhance_many`."""
-    report_path = folder / f"{f.stem}.report.json"
-    result = {"input": str(f), "folder": str(folder), "status": "skipped", "message": "",
-              "tracks": None, "frames": None, "seconds": 0.0, "report": str(report_path)}
+    result = new_result(f, folder)
+    report_path = Path(result["report"])
     started = time.perf_counter()
     if report_path.exists():
         result["message"] = "already done (its report exists)"
@@ -161,24 +177,36 @@ def _on_terminate(signum, frame) -> None:
         os._exit(130)
 
 
-def _start_worker(weights, device: str, face_range, threads: int) -> None:
-    import cv2
-    import torch
+def worker_model(weights, device: str, face_range, threads: int) -> dict:
+    """This process as a worker: ``threads`` threads, and the model and the detector, loaded
+    on the first call (again only for other weights, device or face range); returns
+    ``_worker`` (model, detector, loads: how often this process loaded them)."""
+    key = (str(weights), device, face_range, threads)
+    if _worker.get("key") != key:
+        import cv2
+        import torch
 
-    torch.set_num_threads(threads)
-    cv2.setNumThreads(threads)
+        torch.set_num_threads(threads)
+        cv2.setNumThreads(threads)
+        model = load_model(weights, device)
+        _worker.update(key=key, model=model, detector=make_detector(model_device(model), face_range),
+                       loads=_worker.get("loads", 0) + 1)
+    return _worker
+
+
+def _start_worker(weights, device: str, face_range, threads: int) -> None:
     # Ctrl-C is the parent's to handle: it stops the workers with SIGTERM.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_terminate)
-    model = load_model(weights, device)
-    _worker.update(model=model, detector=make_detector(model_device(model), face_range), busy=False)
+    worker_model(weights, device, face_range, threads)
+    _worker["busy"] = False
 
 
 def _worker_job(job: tuple) -> tuple[int, dict]:
     i, f, folder, face_range, options = job
     _worker["busy"] = True
     try:
-        result = _enhance_one(f, folder, _worker["model"], _worker["detector"], face_range, options)
+        result = enhance_one(f, folder, _worker["model"], _worker["detector"], face_range, options)
     except KeyboardInterrupt:  # terminated: the temporaries are deleted; end without a traceback
         os._exit(130)
     _worker["busy"] = False
