@@ -25,7 +25,7 @@ from vidsr.models.encoders import AudioEncoder, LowResEncoder
 from vidsr.models.fidelity import FidelityNet
 from vidsr.models.fusion import Fusion
 from vidsr.models.generator import Generator
-from vidsr.models.io import load_networks, networks_in, read_metadata, read_preset, save_networks
+from vidsr.models.io import load_networks, read_metadata, save_networks
 from vidsr.models.presets import Preset
 
 # G's faces per call on the CPU: the activations of a bigger batch outgrow the caches (64 px
@@ -68,12 +68,12 @@ class FaceSR(nn.Module):
     @classmethod
     def load(cls, path: str | Path, device: str | torch.device = "cpu") -> "FaceSR":
         """Load a weights file written by :meth:`save` (or ``vidsr export``)."""
-        preset = read_preset(path)
-        names = networks_in(path)
+        meta = read_metadata(path)  # one read: the preset, the networks, R's layout
+        preset, names = Preset.from_dict(meta["preset"]), meta["networks"]
         if not {"G", "E_l", "E_a"} <= set(names) or not ({"F", "F_3"} & set(names)):
             raise WeightsError(f"{path} is not a complete vidsr model (it holds {', '.join(names)}; "
                                "a model needs G, E_l, E_a and F or F_3)")
-        fidelity = bool(read_metadata(path).get("fidelity_prior", True)) if "R" in names else None
+        fidelity = bool(meta.get("fidelity_prior", True)) if "R" in names else None
         model = cls(preset, fusion_layers=1 if "F" in names else 3, fidelity=fidelity)
         load_networks(path, model.networks())
         model.source = os.fspath(path)  # the file it came from (the report names it)
@@ -122,12 +122,8 @@ class FaceSR(nn.Module):
         return torch.cat(out)
 
     def _prior(self, z: torch.Tensor, weight: float) -> dict[int, torch.Tensor] | None:
-        """G's features for R (None for an R without the prior; zeros, and G not run, at weight 0)."""
-        if not self.R.prior:
-            return None
-        if weight == 0:
-            return {s: z.new_zeros(len(z), c, s, s) for s, c in self.R.prior_channels.items()}
-        return self.G.features(z)[1]
+        """G's features for R (None for an R without the prior, and at weight 0, where G need not run)."""
+        return self.G.features(z)[1] if self.R.prior and weight > 0 else None
 
     def refine(self, z: torch.Tensor, x_l: torch.Tensor, steps: int, lr: float = REFINE_LR) -> torch.Tensor:
         """G's faces [B,3,R,R] for the codes z, their styles w = mapping(z) first moved by

@@ -15,9 +15,8 @@ fidelity weight):
     x   = u + to_rgb(d_R)                          a residual on the zoom
 
 ``to_rgb`` starts at zero, so an untrained R returns the zoom (bicubic from the own pixels),
-the honest baseline, and training only adds what pays. With ``prior`` off (the preset's
-``fidelity_prior`` false) G's features are not read: R is then a plain regression network
-of the same size, the floor the prior must beat.
+the honest baseline, and training only adds what pays. With ``prior`` off G's features are not
+read: R is then a plain regression network of the same size, the floor the prior must beat.
 """
 
 from __future__ import annotations
@@ -74,9 +73,8 @@ class FidelityNet(nn.Module):
         self.prior = bool(prior)
         self.fold = max(1, r // 16)  # the encoder works at R / fold (16 px for the cpu preset)
         enc_res = r // self.fold
-        self.levels = [enc_res // 2] if enc_res // 2 >= 4 else []
-        while (self.levels[-1] if self.levels else enc_res // 2) < r:
-            self.levels.append(2 * self.levels[-1] if self.levels else enc_res)
+        # decoder scales: R/8 where G has it (>= 4 px), then R/4 ... R
+        self.levels = [s for s in (enc_res // 2,) if s >= 4] + [enc_res << i for i in range(self.fold.bit_length())]
         w = int(preset.fidelity_width)
         width = {s: (w if s <= enc_res else max(8, w // 2)) for s in self.levels}
         g_ch = {s: channels_at(s, preset.g_channel_base, preset.g_channel_max) if self.prior else 0 for s in self.levels}
@@ -103,12 +101,13 @@ class FidelityNet(nn.Module):
                 weight: float | torch.Tensor = 1.0) -> torch.Tensor:
         """u [B, 3, R, R] (:meth:`zoom`), G's features for z_f (None when ``prior`` is off) -> [B, 3, R, R].
         ``weight`` (a number or [B]): how much of G's features R reads, 1 all, 0 none (R then
-        restores from the picture alone): the fidelity-realism trade, CodeFormer's w, trained
-        over its whole range."""
+        restores from the picture alone; ``g_feats`` may then be None): the fidelity-realism
+        trade, CodeFormer's w, trained over its whole range."""
         if torch.is_tensor(weight):
             weight = weight.to(u.dtype).view(-1, 1, 1, 1)
-        e = self.enc(F.leaky_relu(self.enc_in(F.pixel_unshuffle(u, self.fold)), 0.2)) if self.fold > 1 else \
-            self.enc(F.leaky_relu(self.enc_in(u), 0.2))
+        elif self.prior and weight == 0 and g_feats is None:
+            g_feats = {s: u.new_zeros(len(u), c, s, s) for s, c in self.prior_channels.items()}
+        e = self.enc(F.leaky_relu(self.enc_in(F.pixel_unshuffle(u, self.fold)), 0.2))
         skips = {self.enc_res: e}
         if self.down is not None:
             skips[self.enc_res // 2] = F.leaky_relu(self.down(e), 0.2)
@@ -122,6 +121,3 @@ class FidelityNet(nn.Module):
             d = self.fuse[str(s)](*parts)
         return u + self.to_rgb(d)
 
-
-def parameters_in(net: nn.Module) -> int:
-    return sum(p.numel() for p in net.parameters())

@@ -244,15 +244,12 @@ class LowResInputs:
     uninterrupted one. The crop scale is the set's framing (its prepare settings)."""
 
     def __init__(self, ctx: TrainContext):
-        from vidsr.faces.crop import TRAINING_CROP_SCALE
-
         self.ctx = ctx
         self.degrade = bool(ctx.options["degrade"])
         self.clean_share = float(ctx.options["clean_share"]) if self.degrade else 1.0
         if not 0 <= self.clean_share <= 1:
             raise VidsrError(f"the option clean_share must be between 0 and 1, got {self.clean_share:g}")
-        settings = _set_settings(ctx.data)
-        self.crop_scale = float(settings.get("crop_scale") or TRAINING_CROP_SCALE)
+        self.crop_scale = set_crop_scale(ctx.data)
 
     def __call__(self, x_h: torch.Tensor, step: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(E_l's input, the clean D(x_h)) for a batch of `step`; `step` None: the fixed
@@ -275,6 +272,19 @@ class LowResInputs:
     def recorded(self) -> dict:
         return {"degrade": self.degrade, "degrade_crop_scale": self.crop_scale if self.degrade else None,
                 "clean_share": self.clean_share if self.degrade else None}
+
+
+def set_crop_scale(data: Path | None) -> float:
+    """The framing of a prepared set (its prepare settings' crop scale, in detector-box widths),
+    as every stage that degrades its faces cuts them; the training framing for anything else."""
+    from vidsr.faces.crop import TRAINING_CROP_SCALE
+
+    return float(_set_settings(data).get("crop_scale") or TRAINING_CROP_SCALE)
+
+
+def step_rng(ctx: TrainContext, stream: int, step: int) -> np.random.Generator:
+    """The RNG of one seeded per-row choice (``stream``) at ``step``: the same on a resumed run."""
+    return np.random.default_rng([ctx.seed, stream, ctx.rank, step + 1])
 
 
 def _set_settings(data: Path | None) -> dict:

@@ -35,10 +35,11 @@ from vidsr.errors import VidsrError
 from vidsr.imaging import from_uint8, to_uint8, upsample_nearest
 from vidsr.models.facesr import FaceSR
 from vidsr.models.fidelity import FidelityNet
+from vidsr.models.io import load_networks
 from vidsr.train.context import TrainContext
 from vidsr.train.perceptual import build_perceptual
-from vidsr.models.io import load_networks
-from vidsr.train.stages.common import DEGRADE_STREAM, Batches, Stage, adam, fixed_samples, trained
+from vidsr.train.stages.common import (DEGRADE_STREAM, Batches, Stage, adam, fixed_samples, set_crop_scale, step_rng,
+                                       trained)
 from vidsr.train.stages.fusion import gender_classifier
 
 VOICE_STREAM = 74  # keeps the choice of rows that hear no voice apart from every other seeded stream
@@ -76,7 +77,7 @@ class FidelityStage(Stage):
         self.face_px = tuple(float(v) for v in o["face_px"])
         self.voice_share = float(o["voice_share"])
         self.prior_ends = None if o["prior_ends"] is None else float(o["prior_ends"])
-        self.crop_scale = _crop_scale(ctx)
+        self.crop_scale = set_crop_scale(ctx.data)
         self.fixed = fixed_samples(ctx, "d2", with_audio=True)
         self.data = Batches(ctx, ["d1", "d2"], self.batch_size, with_audio=True, augment_audio=bool(o["augment"]))
         self.recorded_options = {"init": str(o["init"]), **started, "prior": self.prior, **self.weights,
@@ -115,15 +116,14 @@ class FidelityStage(Stage):
         ends = self.prior_ends
         if ends is None:
             return torch.ones(n, device=self.ctx.device)
-        rng = np.random.default_rng([self.ctx.seed, PRIOR_STREAM, self.ctx.rank, step + 1])
+        rng = step_rng(self.ctx, PRIOR_STREAM, step)
         w = rng.random(n)
         end = rng.random(n) < ends
         w[end] = (rng.random(int(end.sum())) < 0.5).astype(float)
         return torch.from_numpy(w).float().to(self.ctx.device)
 
     def _voiced(self, n: int, step: int) -> torch.Tensor:
-        rng = np.random.default_rng([self.ctx.seed, VOICE_STREAM, self.ctx.rank, step + 1])
-        return torch.from_numpy(rng.random(n) < self.voice_share).to(self.ctx.device)
+        return torch.from_numpy(step_rng(self.ctx, VOICE_STREAM, step).random(n) < self.voice_share).to(self.ctx.device)
 
     # -- the loop's frame --------------------------------------------------------------
     def train_step(self, step: int) -> dict[str, float]:
@@ -171,10 +171,3 @@ class FidelityStage(Stage):
     def outputs(self):
         return {"R": self.R}
 
-
-def _crop_scale(ctx: TrainContext) -> float:
-    """The set's framing (its prepare settings), as the other stages degrade with it."""
-    from vidsr.faces.crop import TRAINING_CROP_SCALE
-    from vidsr.train.stages.common import _set_settings
-
-    return float(_set_settings(ctx.data).get("crop_scale") or TRAINING_CROP_SCALE)

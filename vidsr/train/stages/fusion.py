@@ -44,7 +44,6 @@ them at 0), so that F listens and keeps the face:
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -54,7 +53,7 @@ from vidsr.imaging import upsample_nearest
 from vidsr.models.runs import variant_name, weights_file
 from vidsr.train.context import TrainContext
 from vidsr.train.stages.common import (Batches, LowResInputs, Stage, adam, build, code_and_sr_loss, fixed_samples,
-                                       trained_with_feat, warm_start)
+                                       step_rng, trained_with_feat, warm_start)
 
 AMBIGUOUS_STREAM = 73  # keeps the choice of ambiguous inputs apart from every other seeded stream
 
@@ -133,8 +132,7 @@ class FusionStage(Stage):
         self.F.freeze_picture()
 
     def _ambiguous_rows(self, n: int, step: int) -> torch.Tensor:
-        rng = np.random.default_rng([self.ctx.seed, AMBIGUOUS_STREAM, self.ctx.rank, step + 1])
-        return torch.from_numpy(rng.random(n) < self.ambiguous).to(self.ctx.device)
+        return torch.from_numpy(step_rng(self.ctx, AMBIGUOUS_STREAM, step).random(n) < self.ambiguous).to(self.ctx.device)
 
     def train_step(self, step: int) -> dict[str, float]:
         batch = self.data.take(step)
