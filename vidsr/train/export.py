@@ -8,6 +8,7 @@ from pathlib import Path
 from vidsr.errors import VidsrError
 from vidsr.models.facesr import FaceSR
 from vidsr.models.io import load_networks, networks_in, read_metadata, read_preset
+from vidsr.models.presets import Preset
 from vidsr.models.runs import weights_file
 from vidsr.train.recipe import model_recipe
 
@@ -24,9 +25,10 @@ def export(runs: str | Path, out: str | Path, fusion: str = "fusion", half: bool
     (:func:`vidsr.train.recipe.model_recipe`: every stage's options, the data set's summary, the commit)."""
     fidelity_file = weights_file(runs, FIDELITY_RUN)
     prior = _fidelity_prior(fidelity_file) if fidelity and fidelity_file.exists() else None
+    base_meta = read_metadata(base) if base is not None else {}  # one read: its preset, networks and recipe
     if base is not None:
-        preset = read_preset(base)
-        model = FaceSR(preset, fusion_layers=3 if "F_3" in networks_in(base) else 1, fidelity=prior)
+        preset = Preset.from_dict(base_meta["preset"])
+        model = FaceSR(preset, fusion_layers=3 if "F_3" in base_meta["networks"] else 1, fidelity=prior)
         load_networks(Path(base), {k: v for k, v in model.networks().items() if k != "R"})
     else:
         fusion_file = weights_file(runs, fusion)
@@ -38,7 +40,7 @@ def export(runs: str | Path, out: str | Path, fusion: str = "fusion", half: bool
     if model.R is not None:
         load_networks(fidelity_file, {"R": model.R})
     recipe = model_recipe(runs, fusion, fidelity=model.R is not None, base=base,
-                          base_recipe=read_metadata(base).get("recipe") if base is not None else None)
+                          base_recipe=base_meta.get("recipe"))
     model.save(out, {**(extra or {}), "recipe": recipe}, half=half)
     return Path(out)
 
